@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# make setup: everything the demo and the tests need, installed only when missing.
+#   1. .venv with requirements.txt (re-installed only when requirements.txt changed)
+#   2. a Docker engine that answers (on Debian as root: docker.io + Compose v2, dockerd started)
+#   3. the local images (scripts/images.sh, rebuilt only when their recipe changed)
+# A second run with nothing missing takes a few seconds.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/.." && pwd)"
+cd "$root"
+mkdir -p .cache
+
+log() { printf '==> %s\n' "$*"; }
+die() { printf 'setup: %s\n' "$*" >&2; exit 1; }
+
+is_root() { [ "$(id -u)" = 0 ]; }
+is_debian() { [ -r /etc/debian_version ] && command -v apt-get >/dev/null; }
+
+apt_updated=0
+apt_install() {
+  # apt_install PKG...: install the packages that are not installed yet.
+  local missing=()
+  for p in "$@"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  is_root && is_debian || die "missing system packages: ${missing[*]} (install them, or run make setup as root on Debian)"
+  if [ "$apt_updated" = 0 ]; then apt-get update -qq; apt_updated=1; fi
+  log "apt-get install ${missing[*]}"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# ---------------------------------------------------------------- 1. Python venv
+python_bin="${PYTHON:-python3}"
+"$python_bin" -c 'import sys; sys.exit(0 if sys.version_info[:2] >= (3, 11) else 1)' \
+  || die "Python 3.11 or newer is required ($python_bin is $("$python_bin" -V 2>&1))"
+if ! "$python_bin" -c 'import venv, ensurepip' >/dev/null 2>&1; then
+  apt_install python3-venv
+fi
+req_hash="$(sha256sum requirements.txt | cut -d' ' -f1)"
+if [ ! -x .venv/bin/python ] || [ "$(cat .venv/.requirements.sha256 2>/dev/null)" != "$req_hash" ]; then
+  log "creating .venv and installing requirements.txt"
+  [ -x .venv/bin/python ] || "$python_bin" -m venv .venv
+  .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip 2>&1 | grep -v '^WARNING: Location' || true
+  .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements.txt 2>&1 | grep -v '^WARNING: Location' || true
+  .venv/bin/python -c 'import ansible, google.auth, requests, docker, molecule, testinfra' \
+    || die "the venv is incomplete: pip install -r requirements.txt failed"
+  echo "$req_hash" > .venv/.requirements.sha256
+else
+  log ".venv is up to date"
+fi
+
+# ---------------------------------------------------------------- 2. Docker engine
+# Tools the images and tests use on the host.
+need_pkgs=()
+command -v debootstrap >/dev/null || need_pkgs+=(debootstrap)
+command -v ssh >/dev/null || need_pkgs+=(openssh-client)
+command -v rsync >/dev/null || need_pkgs+=(rsync)
+command -v curl >/dev/null || need_pkgs+=(curl)
+[ ${#need_pkgs[@]} -eq 0 ] || apt_install "${need_pkgs[@]}"
+
+docker_answers() { timeout 10 docker info >/dev/null 2>&1; }
+if ! docker_answers; then
+  if ! command -v dockerd >/dev/null; then
+    apt_install docker.io
+  fi
+  is_root || die "no Docker engine answers and we are not root: start dockerd (or add yourself to the docker group) and re-run"
+  if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+    log "starting docker.service"
+    systemctl start docker || true
+  fi
+  if ! docker_answers; then
+    log "starting dockerd in the background (log: .cache/dockerd.log)"
+    # setsid: dockerd must outlive this script and the make process that runs it.
+    setsid nohup dockerd >"$root/.cache/dockerd.log" 2>&1 < /dev/null &
+    echo $! > "$root/.cache/dockerd.pid"
+    for _ in $(seq 1 60); do docker_answers && break; sleep 1; done
+    docker_answers || die "dockerd did not answer within 60 s; see .cache/dockerd.log"
+  fi
+fi
+log "Docker engine $(docker version -f '{{.Server.Version}}' 2>/dev/null) answers"
+
+# Compose v2 on the host (not needed by the tests themselves, but by anyone driving the
+# demo's containers by hand). Debian 12 has no Compose v2; Debian 13's package works on 12.
+if ! docker compose version >/dev/null 2>&1 && is_root && is_debian; then
+  "$here/compose-from-trixie.sh" || log "Compose v2 could not be installed on the host (not required)"
+fi
+
+# ---------------------------------------------------------------- 3. local images
+"$here/images.sh"
+log "setup complete"

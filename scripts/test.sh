@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# make test: every suite, in order of cost. Each suite prints its own summary; the run goes on
+# after a failing suite (so one report shows everything) and exits non-zero if any failed.
+#   lint         yamllint, ansible-lint, ansible-test sanity          (scripts/lint.sh)
+#   unit         pytest tests/unit                                   (no network, no Docker)
+#   collection   pytest tests/collection: build, install, ansible-doc
+#   emulator     pytest tests/emulator: the emulator, incl. real gcloud and docker-backed VMs
+#   integration  pytest tests/integration: modules and inventory against the emulator
+#   molecule     molecule test: roles on Debian 12/13 containers with a real gateway
+#   e2e          pytest tests/e2e: site.yml, resize.yml on two emulated gateways
+# Select suites: scripts/test.sh unit integration   (or OPENCLAW_GCP_TEST_SUITES="unit e2e")
+set -uo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=scripts/env.sh
+. "$here/env.sh"
+cd "$OPENCLAW_GCP_ROOT"
+
+all="lint unit collection emulator integration molecule e2e"
+suites="${*:-${OPENCLAW_GCP_TEST_SUITES:-$all}}"
+declare -A result
+failed=0
+
+run_pytest() {
+  # pytest exits 5 when a directory holds no test yet: that is "nothing to run", not a pass.
+  local dir="$1"; shift
+  if [ -z "$(find "$dir" -name 'test_*.py' 2>/dev/null | head -n1)" ]; then
+    echo "(no tests in $dir yet)"; return 0
+  fi
+  python -m pytest -ra -p no:cacheprovider "$dir" "$@"
+}
+
+for suite in $suites; do
+  printf '\n======================== %s ========================\n' "$suite"
+  start=$SECONDS
+  case "$suite" in
+    lint)        "$here/lint.sh" ;;
+    unit)        run_pytest tests/unit -q ;;
+    collection)  run_pytest tests/collection -q ;;
+    emulator)    run_pytest tests/emulator -q ;;
+    integration) run_pytest tests/integration -q ;;
+    molecule)
+      if [ -d molecule ] && [ -n "$(ls molecule 2>/dev/null)" ]; then
+        molecule test --all
+      else
+        echo "(no molecule scenario yet)"
+      fi ;;
+    e2e)         run_pytest tests/e2e -q ;;
+    *) echo "unknown suite: $suite"; false ;;
+  esac
+  rc=$?
+  result[$suite]="$([ $rc = 0 ] && echo passed || echo "FAILED (exit $rc)") in $((SECONDS - start)) s"
+  [ $rc = 0 ] || failed=1
+done
+
+printf '\n======================== summary ========================\n'
+for suite in $suites; do printf '%-12s %s\n' "$suite" "${result[$suite]}"; done
+exit "$failed"
