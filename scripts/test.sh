@@ -7,6 +7,7 @@
 #   emulator     pytest tests/emulator: the emulator, incl. real gcloud and docker-backed VMs
 #   integration  pytest tests/integration: modules and inventory against the emulator
 #   molecule     molecule test: roles on Debian 12/13 containers with a real gateway
+#   drills       pytest tests/drills: fault drills (transient errors, lost responses, bad input)
 #   e2e          pytest tests/e2e: site.yml, resize.yml on two emulated gateways
 # Select suites: scripts/test.sh unit integration   (or OPENCLAW_GCP_TEST_SUITES="unit e2e")
 set -uo pipefail
@@ -15,7 +16,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 . "$here/env.sh"
 cd "$OPENCLAW_GCP_ROOT"
 
-all="lint unit collection emulator integration molecule e2e"
+all="lint unit collection emulator integration drills molecule e2e"
 suites="${*:-${OPENCLAW_GCP_TEST_SUITES:-$all}}"
 declare -A result
 failed=0
@@ -44,6 +45,7 @@ for suite in $suites; do
       else
         echo "(no molecule scenario yet)"
       fi ;;
+    drills)      run_pytest tests/drills -q ;;
     e2e)         run_pytest tests/e2e -q ;;
     *) echo "unknown suite: $suite"; false ;;
   esac
