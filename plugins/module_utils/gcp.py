@@ -1,0 +1,745 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to openclaw.gcp
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""The one HTTP client every openclaw.gcp module (and the inventory plugin) uses.
+
+Layers, from the bottom:
+
+* pure functions (no network, no AnsibleModule): URL building, link normalisation, name and
+  label validation, error formatting, back-off computation, diff helpers;
+* ``GcpClient``: credentials from google-auth, one ``AuthorizedSession`` per run (a single token
+  exchange), retries with exponential back-off and jitter, safe retries of mutations (a request id
+  on inserts, read-before-retry elsewhere), long-running operation waiting, pagination and
+  aggregated lists. It raises ``GcpError``; it never exits the process;
+* ``GcpModule``: an ``AnsibleModule`` that merges the shared authentication options and turns a
+  ``GcpError`` into ``fail_json``.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import random
+import re
+import time
+import traceback
+import uuid
+
+from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
+
+try:
+    import requests
+    HAS_REQUESTS = True
+    REQUESTS_IMPORT_ERROR = None
+except ImportError:
+    HAS_REQUESTS = False
+    REQUESTS_IMPORT_ERROR = traceback.format_exc()
+
+try:
+    import google.auth
+    import google.auth.exceptions
+    import google.auth.transport.requests
+    import google.oauth2.credentials
+    import google.oauth2.service_account
+    HAS_GOOGLE_AUTH = True
+    GOOGLE_AUTH_IMPORT_ERROR = None
+except ImportError:
+    HAS_GOOGLE_AUTH = False
+    GOOGLE_AUTH_IMPORT_ERROR = traceback.format_exc()
+
+
+USER_AGENT = 'openclaw.gcp/0.1.0'
+DEFAULT_SCOPES = ['https://www.googleapis.com/auth/cloud-platform']
+GOOGLE_TOKEN_URI = 'https://oauth2.googleapis.com/token'
+
+# api name -> (real Google base URL, path under the single api_endpoint override)
+API_BASES = {
+    'compute': ('https://compute.googleapis.com/compute/v1/', 'compute/v1/'),
+    'serviceusage': ('https://serviceusage.googleapis.com/v1/', 'serviceusage/v1/'),
+    'iam': ('https://iam.googleapis.com/v1/', 'iam/v1/'),
+    'cloudresourcemanager': ('https://cloudresourcemanager.googleapis.com/v1/', 'cloudresourcemanager/v1/'),
+    'cloudresourcemanager_v3': ('https://cloudresourcemanager.googleapis.com/v3/', 'cloudresourcemanager/v3/'),
+    'cloudbilling': ('https://cloudbilling.googleapis.com/v1/', 'cloudbilling/v1/'),
+}
+
+# Prefixes a Compute Engine link may carry; links are compared without them.
+_LINK_PREFIXES = (
+    'https://www.googleapis.com/compute/v1/',
+    'https://compute.googleapis.com/compute/v1/',
+    'http://www.googleapis.com/compute/v1/',
+)
+
+RETRY_STATUSES = frozenset([429, 500, 502, 503, 504])
+AUTH_KINDS = ['application', 'serviceaccount', 'machineaccount', 'accesstoken']
+
+RFC1035_RE = re.compile(r'^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$')
+LABEL_KEY_RE = re.compile(r'^[\w-]{1,63}$', re.UNICODE)
+LABEL_VALUE_RE = re.compile(r'^[\w-]{0,63}$', re.UNICODE)
+ZONE_RE = re.compile(r'^[a-z]+-[a-z]+[0-9]+-[a-z]$')
+REGION_RE = re.compile(r'^[a-z]+-[a-z]+[0-9]+$')
+PROJECT_ID_RE = re.compile(r'^[a-z][-a-z0-9]{4,28}[a-z0-9]$')
+MAX_LABELS = 64
+
+
+class GcpError(Exception):
+    """An error to report to the user: ``str(exc)`` is one complete sentence."""
+
+    def __init__(self, message, status=None, reason=None, google_message=None, body=None):
+        super(GcpError, self).__init__(message)
+        self.message = message
+        self.status = status
+        self.reason = reason
+        self.google_message = google_message
+        self.body = body
+
+    def as_dict(self):
+        """Extra keys for fail_json (only those that are set)."""
+        out = {}
+        for key in ('status', 'reason', 'google_message'):
+            value = getattr(self, key)
+            if value is not None:
+                out[key] = value
+        return out
+
+
+class Applied(object):
+    """Returned by a reconcile callback: the mutation is already in effect, do not retry it."""
+
+    def __init__(self, value=None):
+        self.value = value
+
+
+# --------------------------------------------------------------------------------------------
+# Pure helpers
+# --------------------------------------------------------------------------------------------
+
+def api_base(api, endpoint=None):
+    """Base URL (with trailing slash) of one Google API, real or under the ``api_endpoint`` override."""
+    if api not in API_BASES:
+        raise ValueError('unknown API %r' % (api,))
+    real, local = API_BASES[api]
+    if not endpoint:
+        return real
+    return endpoint.rstrip('/') + '/' + local
+
+
+def token_uri(endpoint=None):
+    """The OAuth2 token endpoint, real or under the override."""
+    if not endpoint:
+        return GOOGLE_TOKEN_URI
+    return endpoint.rstrip('/') + '/token'
+
+
+def normalize_link(link):
+    """Strip the API prefix of a Compute Engine link: ``projects/p/zones/z/instances/i``.
+
+    Works for Google's links, ``api_endpoint`` links (anything before ``/compute/v1/``) and
+    relative paths; ``None`` stays ``None``.
+    """
+    if not link:
+        return link
+    for prefix in _LINK_PREFIXES:
+        if link.startswith(prefix):
+            return link[len(prefix):]
+    marker = '/compute/v1/'
+    if '://' in link and marker in link:
+        return link.split(marker, 1)[1]
+    return link.lstrip('/')
+
+
+def short_name(link):
+    """Last path segment of a link (``.../zones/us-central1-a`` -> ``us-central1-a``)."""
+    if not link:
+        return link
+    return link.rstrip('/').rsplit('/', 1)[-1]
+
+
+def compute_link(project, link, collection, scope=None):
+    """Canonical relative link for a name or link given by the user.
+
+    ``compute_link('p', 'default', 'networks')`` -> ``projects/p/global/networks/default``;
+    ``compute_link('p', 'sub', 'subnetworks', 'regions/us-central1')`` ->
+    ``projects/p/regions/us-central1/subnetworks/sub``. A value with a ``/`` is taken as a link
+    (full or relative) and only normalised; ``global/...`` and ``zones/...`` get the project.
+    """
+    if link is None:
+        return None
+    link = normalize_link(link)
+    if '/' not in link:
+        return 'projects/%s/%s/%s/%s' % (project, scope or 'global', collection, link)
+    if link.startswith('projects/'):
+        return link
+    return 'projects/%s/%s' % (project, link)
+
+
+def zone_to_region(zone):
+    """``us-central1-a`` -> ``us-central1``."""
+    return zone.rsplit('-', 1)[0]
+
+
+def validate_name(name, what='name'):
+    """Return an error sentence when ``name`` is not an RFC 1035 resource name, else ``None``."""
+    if not isinstance(name, str) or not RFC1035_RE.match(name):
+        return ('%s %r is invalid: it must be 1-63 characters of lowercase letters, digits and hyphens, '
+                'start with a letter and not end with a hyphen (RFC 1035)' % (what, name))
+    return None
+
+
+def validate_labels(labels):
+    """Return a list of error sentences for labels that break Google's label rules."""
+    errors = []
+    if labels is None:
+        return errors
+    if not isinstance(labels, dict):
+        return ['labels must be a dictionary of strings']
+    if len(labels) > MAX_LABELS:
+        errors.append('a resource can carry at most %d labels, got %d' % (MAX_LABELS, len(labels)))
+    for key in sorted(labels, key=str):
+        value = labels[key]
+        if not isinstance(key, str) or not LABEL_KEY_RE.match(key) or key != key.lower() or not key[0].isalpha():
+            errors.append('label key %r is invalid: keys are 1-63 lowercase letters, digits, underscores or hyphens '
+                          'and start with a lowercase letter' % (key,))
+        if value is None:
+            value = ''
+        if not isinstance(value, str) or not LABEL_VALUE_RE.match(value) or value != value.lower():
+            errors.append('label value %r (key %r) is invalid: values are at most 63 lowercase letters, digits, '
+                          'underscores or hyphens' % (value, key))
+    return errors
+
+
+def stringify_labels(labels):
+    """Labels as given in YAML may hold numbers or booleans; Google stores strings."""
+    if labels is None:
+        return None
+    out = {}
+    for key, value in labels.items():
+        if value is None:
+            value = ''
+        elif isinstance(value, bool):
+            value = 'true' if value else 'false'
+        elif not isinstance(value, str):
+            value = str(value)
+        out[key] = value
+    return out
+
+
+def parse_google_error(body):
+    """Extract ``(reason, message)`` from an error body (dict, JSON text or plain text)."""
+    if isinstance(body, (bytes, bytearray)):
+        body = body.decode('utf-8', 'replace')
+    if isinstance(body, str):
+        text = body.strip()
+        try:
+            body = json.loads(text) if text else {}
+        except ValueError:
+            return None, (text[:300] or None)
+    if not isinstance(body, dict):
+        return None, None
+    err = body.get('error', body)
+    if isinstance(err, str):
+        # OAuth2 token endpoint: {"error": "invalid_grant", "error_description": "..."}
+        return err, body.get('error_description')
+    if not isinstance(err, dict):
+        return None, None
+    reason = None
+    message = err.get('message')
+    items = err.get('errors') or []
+    if items and isinstance(items[0], dict):
+        reason = items[0].get('reason') or items[0].get('code')
+        message = message or items[0].get('message')
+    for detail in err.get('details') or []:
+        if isinstance(detail, dict) and detail.get('reason'):
+            reason = reason or detail.get('reason')
+    reason = reason or err.get('status')
+    if reason is not None and not isinstance(reason, str):
+        reason = str(reason)
+    return reason, message
+
+
+def format_api_error(action, resource, status, body):
+    """One sentence: what we tried, on what, the HTTP status, Google's reason and message."""
+    reason, message = parse_google_error(body)
+    sentence = 'Failed to %s %s: HTTP %s' % (action, resource, status)
+    if reason:
+        sentence += ' %s' % reason
+    if message:
+        sentence += ': %s' % message.rstrip('.')
+    return sentence + '.'
+
+
+def operation_error(operation):
+    """``(reason, message)`` of an operation that ended with an error, or ``None``."""
+    err = operation.get('error')
+    if not err:
+        return None
+    items = err.get('errors')
+    if items:
+        reasons = [e.get('code') or e.get('reason') for e in items if isinstance(e, dict)]
+        messages = [e.get('message') for e in items if isinstance(e, dict) and e.get('message')]
+        return ', '.join(r for r in reasons if r) or None, '; '.join(messages) or None
+    reason, message = parse_google_error({'error': err})
+    if reason is None and err.get('code') is not None:
+        reason = 'code %s' % err.get('code')
+    return reason, message
+
+
+def format_operation_error(action, resource, operation):
+    reason, message = operation_error(operation) or (None, None)
+    sentence = 'Failed to %s %s: operation %s ended with an error' % (action, resource, operation.get('name', '?'))
+    if reason:
+        sentence += ' %s' % reason
+    if message:
+        sentence += ': %s' % message.rstrip('.')
+    return sentence + '.'
+
+
+def backoff_delay(attempt, base=0.5, cap=8.0, rand=random.random):
+    """Delay before retry number ``attempt`` (0-based): exponential with equal jitter."""
+    ceiling = min(cap, base * (2 ** attempt))
+    return ceiling / 2.0 + rand() * ceiling / 2.0
+
+
+def retry_after_seconds(headers):
+    """Seconds from a numeric ``Retry-After`` header, else ``None``."""
+    if not headers:
+        return None
+    value = headers.get('Retry-After')
+    try:
+        return max(0.0, float(value))
+    except (TypeError, ValueError):
+        return None
+
+
+def metadata_to_dict(metadata):
+    """Compute metadata ``{"items": [{"key", "value"}]}`` -> plain dict."""
+    items = (metadata or {}).get('items') or []
+    return dict((item.get('key'), item.get('value', '')) for item in items)
+
+
+def dict_to_metadata_items(values):
+    return [{'key': key, 'value': values[key]} for key in sorted(values)]
+
+
+def dict_changes(before, after):
+    """Keys whose values differ between two dicts (``before`` may be ``None``)."""
+    before = before or {}
+    return sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
+
+
+def resolve_auth_kind(params):
+    """The auth kind to use: explicit, else inferred from what was given."""
+    kind = params.get('auth_kind')
+    if kind:
+        return kind
+    if params.get('access_token'):
+        return 'accesstoken'
+    if params.get('service_account_file') or params.get('service_account_contents'):
+        return 'serviceaccount'
+    return 'application'
+
+
+def check_auth_params(params):
+    """Return an error sentence for contradictory or missing credential options, else ``None``."""
+    kind = resolve_auth_kind(params)
+    if kind not in AUTH_KINDS:
+        return 'auth_kind must be one of %s, got %r' % (', '.join(AUTH_KINDS), kind)
+    if params.get('service_account_file') and params.get('service_account_contents'):
+        return 'service_account_file and service_account_contents are mutually exclusive: give one of them'
+    if kind == 'accesstoken' and not params.get('access_token'):
+        return 'auth_kind accesstoken needs access_token (or GCP_ACCESS_TOKEN)'
+    if kind == 'serviceaccount' and not (params.get('service_account_file') or params.get('service_account_contents')):
+        return 'auth_kind serviceaccount needs service_account_file or service_account_contents'
+    if kind != 'accesstoken' and params.get('access_token') and params.get('auth_kind'):
+        return 'access_token is only used with auth_kind accesstoken, not %s' % kind
+    return None
+
+
+def load_service_account_info(params):
+    """The parsed service-account key from ``service_account_contents`` or ``service_account_file``."""
+    contents = params.get('service_account_contents')
+    path = params.get('service_account_file')
+    if contents:
+        if isinstance(contents, dict):
+            return contents
+        try:
+            info = json.loads(contents)
+        except ValueError as exc:
+            raise GcpError('service_account_contents is not valid JSON: %s.' % exc)
+        source = 'service_account_contents'
+    else:
+        try:
+            with open(path, 'r') as handle:
+                text = handle.read()
+        except (IOError, OSError) as exc:
+            raise GcpError('Cannot read service account key file %s: %s.' % (path, exc.strerror or exc))
+        try:
+            info = json.loads(text)
+        except ValueError as exc:
+            raise GcpError('Service account key file %s is not valid JSON: %s.' % (path, exc))
+        source = 'service account key file %s' % path
+    if not isinstance(info, dict) or info.get('type') != 'service_account':
+        raise GcpError('The %s is not a service account key (expected "type": "service_account").' % source)
+    missing = [k for k in ('client_email', 'private_key', 'token_uri') if not info.get(k)]
+    if missing:
+        raise GcpError('The %s lacks %s.' % (source, ', '.join(missing)))
+    return info
+
+
+# --------------------------------------------------------------------------------------------
+# The client
+# --------------------------------------------------------------------------------------------
+
+class GcpClient(object):
+    """Authenticated, retrying access to Google's REST APIs for one module or inventory run.
+
+    ``params`` holds the shared options (project, auth_kind, service_account_file,
+    service_account_contents, access_token, scopes, api_endpoint). Every failure raises
+    ``GcpError`` with a one-sentence message.
+    """
+
+    def __init__(self, params, session=None, max_attempts=8, max_retry_seconds=120.0,
+                 backoff_base=0.5, backoff_cap=8.0, sleep=time.sleep, clock=time.monotonic, rand=random.random):
+        self.params = dict(params)
+        self.project = self.params.get('project')
+        self.endpoint = (self.params.get('api_endpoint') or '').rstrip('/') or None
+        self.max_attempts = max_attempts
+        self.max_retry_seconds = max_retry_seconds
+        self.backoff_base = backoff_base
+        self.backoff_cap = backoff_cap
+        self.sleep = sleep
+        self.clock = clock
+        self.rand = rand
+        self._session = session
+        self._credentials = None
+        self.stats = {'requests': 0, 'retries': 0, 'writes': 0}
+
+    # -- credentials and session ------------------------------------------------------------
+
+    def credentials(self):
+        """Build (once) the google-auth credentials. Reads files but does not touch the network."""
+        if self._credentials is not None:
+            return self._credentials
+        if not HAS_GOOGLE_AUTH:
+            raise GcpError(missing_required_lib('google-auth'))
+        problem = check_auth_params(self.params)
+        if problem:
+            raise GcpError(problem[0].upper() + problem[1:] + '.')
+        kind = resolve_auth_kind(self.params)
+        scopes = self.params.get('scopes') or DEFAULT_SCOPES
+        try:
+            if kind == 'accesstoken':
+                creds = google.oauth2.credentials.Credentials(self.params['access_token'])
+            elif kind == 'serviceaccount':
+                info = dict(load_service_account_info(self.params))
+                if self.endpoint:
+                    info['token_uri'] = token_uri(self.endpoint)
+                creds = google.oauth2.service_account.Credentials.from_service_account_info(info, scopes=scopes)
+            elif kind == 'machineaccount':
+                import google.auth.compute_engine
+                creds = google.auth.compute_engine.Credentials()
+            else:
+                creds, dummy = google.auth.default(scopes=scopes)
+        except GcpError:
+            raise
+        except (ValueError, google.auth.exceptions.GoogleAuthError) as exc:
+            raise GcpError('Cannot load %s credentials: %s.' % (kind, exc))
+        if self.endpoint:
+            # Talking to a local endpoint: don't let google-auth look up access boundaries at Google.
+            if hasattr(creds, '_is_regional_access_boundary_lookup_required'):
+                creds._is_regional_access_boundary_lookup_required = lambda: False
+        self._credentials = creds
+        return creds
+
+    @property
+    def session(self):
+        """One AuthorizedSession per run: the token is fetched once and reused."""
+        if self._session is None:
+            if not HAS_REQUESTS:
+                raise GcpError(missing_required_lib('requests'))
+            self._session = google.auth.transport.requests.AuthorizedSession(self.credentials())
+            self._session.headers['User-Agent'] = USER_AGENT
+        return self._session
+
+    def require_project(self):
+        if not self.project:
+            raise GcpError('No GCP project given: set the project option or the GCP_PROJECT environment variable.')
+        return self.project
+
+    # -- URLs ---------------------------------------------------------------------------------
+
+    def url(self, api, path):
+        if path.startswith('http://') or path.startswith('https://'):
+            raise GcpError('Refusing to follow an absolute link %s: the client builds URLs from names.' % path)
+        return api_base(api, self.endpoint) + path.lstrip('/')
+
+    # -- the request loop ---------------------------------------------------------------------
+
+    def call(self, method, api, path, action, resource, params=None, body=None, allow_404=False,
+             idempotent=None, reconcile=None, timeout=60.0):
+        """Send one API request with retries; return the parsed JSON (``{}`` for an empty body).
+
+        ``allow_404``: return ``None`` on 404 instead of failing.
+        ``idempotent``: retry freely (default: GET only). A non-idempotent call (a mutation) is
+        retried on transient errors only after ``reconcile()`` (read-before-retry) said it is not
+        yet applied. ``reconcile`` returns an ``Applied`` (done, stop), a dict (a fresh body, e.g.
+        with a new fingerprint or etag, to send on the retry) or ``None`` (send the same request
+        again). It is also asked after a retried mutation met a 404/409/412: a lost first attempt
+        may have done the work already.
+        """
+        method = method.upper()
+        if idempotent is None:
+            idempotent = method == 'GET'
+        url = self.url(api, path)
+        started = self.clock()
+        attempt = 0
+        had_transient = False
+        precondition_retries = 0
+        while True:
+            attempt += 1
+            self.stats['requests'] += 1
+            if not idempotent:
+                self.stats['writes'] += 1
+            transient = None
+            response = None
+            try:
+                response = self.session.request(method, url, params=params, json=body, timeout=(10.0, timeout))
+            except requests.exceptions.RequestException as exc:
+                transient = 'connection error (%s)' % exc.__class__.__name__
+            except google.auth.exceptions.TransportError as exc:
+                transient = 'token request failed (%s)' % exc
+            except google.auth.exceptions.RefreshError as exc:
+                if getattr(exc, 'retryable', False):
+                    transient = 'token refresh failed (%s)' % exc
+                else:
+                    raise GcpError('Failed to %s %s: could not obtain an access token: %s.' % (action, resource, exc))
+
+            if response is not None:
+                status = response.status_code
+                if status < 300:
+                    return self._json(response)
+                if status == 404 and allow_404:
+                    return None
+                if status in RETRY_STATUSES:
+                    transient = 'HTTP %s' % status
+                elif not idempotent and had_transient and reconcile is not None and status in (404, 409, 412):
+                    outcome = reconcile()
+                    if isinstance(outcome, Applied):
+                        return outcome.value
+                    if isinstance(outcome, dict) and status == 412 and precondition_retries < 2:
+                        precondition_retries += 1
+                        body = outcome
+                        continue
+                    raise self._http_error(action, resource, response)
+                elif status == 412 and reconcile is not None and precondition_retries < 1:
+                    # stale fingerprint/etag: re-read once and try again with the fresh one
+                    precondition_retries += 1
+                    outcome = reconcile()
+                    if isinstance(outcome, Applied):
+                        return outcome.value
+                    if isinstance(outcome, dict):
+                        body = outcome
+                    continue
+                else:
+                    raise self._http_error(action, resource, response)
+
+            # transient failure: back off (bounded in count and time), then retry
+            had_transient = True
+            elapsed = self.clock() - started
+            if attempt >= self.max_attempts or elapsed >= self.max_retry_seconds:
+                if response is not None:
+                    err = self._http_error(action, resource, response)
+                    err.message = err.message[:-1] + ' (gave up after %d attempts in %.0f s).' % (attempt, elapsed)
+                    err.args = (err.message,)
+                    raise err
+                raise GcpError('Failed to %s %s: %s, gave up after %d attempts in %.0f s.' % (
+                    action, resource, transient, attempt, elapsed))
+            delay = backoff_delay(attempt - 1, self.backoff_base, self.backoff_cap, self.rand)
+            hinted = retry_after_seconds(response.headers if response is not None else None)
+            if hinted is not None:
+                delay = max(delay, min(hinted, self.backoff_cap))
+            delay = min(delay, max(0.0, self.max_retry_seconds - elapsed))
+            self.stats['retries'] += 1
+            self.sleep(delay)
+            if not idempotent and reconcile is not None:
+                outcome = reconcile()
+                if isinstance(outcome, Applied):
+                    return outcome.value
+                if isinstance(outcome, dict):
+                    body = outcome
+
+    @staticmethod
+    def _json(response):
+        if not response.content:
+            return {}
+        try:
+            return response.json()
+        except ValueError:
+            return {}
+
+    @staticmethod
+    def _http_error(action, resource, response):
+        try:
+            body = response.json()
+        except ValueError:
+            body = response.text
+        reason, message = parse_google_error(body)
+        return GcpError(format_api_error(action, resource, response.status_code, body),
+                        status=response.status_code, reason=reason, google_message=message, body=body)
+
+    def get(self, api, path, action, resource, params=None, allow_404=True):
+        return self.call('GET', api, path, action, resource, params=params, allow_404=allow_404)
+
+    # -- pagination ---------------------------------------------------------------------------
+
+    def list_all(self, api, path, action, resource, params=None, items_key='items', page_size=500, max_pages=1000):
+        """Every item of a paginated list (follows ``nextPageToken``)."""
+        query = dict(params or {})
+        if page_size:
+            query.setdefault('maxResults' if api == 'compute' else 'pageSize', page_size)
+        items = []
+        seen = set()
+        for dummy in range(max_pages):
+            page = self.call('GET', api, path, action, resource, params=query) or {}
+            items.extend(page.get(items_key) or [])
+            token = page.get('nextPageToken')
+            if not token:
+                return items
+            if token in seen:
+                raise GcpError('Failed to %s %s: the API returned the same page token twice.' % (action, resource))
+            seen.add(token)
+            query['pageToken'] = token
+        raise GcpError('Failed to %s %s: more than %d pages.' % (action, resource, max_pages))
+
+    def aggregated_list(self, collection, action, resource, filter_expr=None, project=None, page_size=500, max_pages=1000):
+        """``(scope, item)`` pairs of a Compute aggregatedList across zones/regions, every page."""
+        project = project or self.require_project()
+        query = {'returnPartialSuccess': 'true'}
+        if page_size:
+            query['maxResults'] = page_size
+        if filter_expr:
+            query['filter'] = filter_expr
+        out = []
+        seen = set()
+        path = 'projects/%s/aggregated/%s' % (project, collection)
+        for dummy in range(max_pages):
+            page = self.call('GET', 'compute', path, action, resource, params=query) or {}
+            for scope, scoped in sorted((page.get('items') or {}).items()):
+                for item in (scoped or {}).get(collection) or []:
+                    out.append((scope, item))
+            token = page.get('nextPageToken')
+            if not token:
+                return out
+            if token in seen:
+                raise GcpError('Failed to %s %s: the API returned the same page token twice.' % (action, resource))
+            seen.add(token)
+            query['pageToken'] = token
+        raise GcpError('Failed to %s %s: more than %d pages.' % (action, resource, max_pages))
+
+    # -- operations ---------------------------------------------------------------------------
+
+    def wait_compute_operation(self, operation, action, resource, timeout=300.0, project=None):
+        """Wait for a Compute operation with its ``wait`` method; fail on error or timeout."""
+        if not operation:
+            return operation
+        project = project or self.require_project()
+        deadline = self.clock() + timeout
+        name = operation.get('name')
+        if operation.get('zone'):
+            base = 'projects/%s/zones/%s/operations/%s' % (project, short_name(operation['zone']), name)
+        elif operation.get('region'):
+            base = 'projects/%s/regions/%s/operations/%s' % (project, short_name(operation['region']), name)
+        else:
+            base = 'projects/%s/global/operations/%s' % (project, name)
+        pause = 0.2
+        while operation.get('status') != 'DONE':
+            remaining = deadline - self.clock()
+            if remaining <= 0:
+                raise GcpError('Timed out after %.0f s waiting for %s %s (operation %s is still %s); '
+                               'raise timeout or check the operation later.' % (
+                                   timeout, action, resource, name, operation.get('status', 'PENDING')))
+            before = self.clock()
+            operation = self.call('POST', 'compute', base + '/wait', 'wait for the operation to %s' % action,
+                                  resource, idempotent=True, timeout=min(130.0, remaining + 10.0))
+            if operation.get('status') != 'DONE' and self.clock() - before < 1.0:
+                # an emulator or proxy may answer at once: don't spin
+                self.sleep(pause)
+                pause = min(pause * 2, 2.0)
+        if operation.get('error'):
+            reason, message = operation_error(operation) or (None, None)
+            raise GcpError(format_operation_error(action, resource, operation), reason=reason, google_message=message)
+        return operation
+
+    def wait_lro(self, api, operation, action, resource, timeout=300.0):
+        """Wait for a google.longrunning operation (Service Usage, Resource Manager) by polling."""
+        if not operation:
+            return operation
+        deadline = self.clock() + timeout
+        pause = 0.2
+        while not operation.get('done'):
+            name = operation.get('name')
+            if not name:
+                raise GcpError('Failed to %s %s: the API returned an operation without a name.' % (action, resource))
+            if self.clock() >= deadline:
+                raise GcpError('Timed out after %.0f s waiting for %s %s (operation %s is not done); '
+                               'raise timeout or check the operation later.' % (timeout, action, resource, name))
+            self.sleep(pause)
+            pause = min(pause * 2, 5.0)
+            operation = self.call('GET', api, name, 'wait for the operation to %s' % action, resource)
+        if operation.get('error'):
+            reason, message = operation_error(operation) or (None, None)
+            raise GcpError(format_operation_error(action, resource, operation), reason=reason, google_message=message)
+        return operation
+
+    @staticmethod
+    def request_id():
+        """A fresh id for a mutation; reuse it on every retry of that mutation."""
+        return str(uuid.uuid4())
+
+
+# --------------------------------------------------------------------------------------------
+# The module base
+# --------------------------------------------------------------------------------------------
+
+def gcp_argument_spec():
+    """Shared authentication and endpoint options (documented in the ``openclaw.gcp.gcp`` fragment)."""
+    return dict(
+        project=dict(type='str', fallback=(env_fallback, ['GCP_PROJECT'])),
+        auth_kind=dict(type='str', choices=AUTH_KINDS, fallback=(env_fallback, ['GCP_AUTH_KIND'])),
+        service_account_file=dict(type='path', fallback=(env_fallback, ['GCP_SERVICE_ACCOUNT_FILE'])),
+        service_account_contents=dict(type='jsonarg', no_log=True, fallback=(env_fallback, ['GCP_SERVICE_ACCOUNT_CONTENTS'])),
+        access_token=dict(type='str', no_log=True, fallback=(env_fallback, ['GCP_ACCESS_TOKEN'])),
+        scopes=dict(type='list', elements='str', fallback=(env_fallback, ['GCP_SCOPES'])),
+        api_endpoint=dict(type='str', fallback=(env_fallback, ['OPENCLAW_GCP_API_ENDPOINT'])),
+    )
+
+
+class GcpModule(AnsibleModule):
+    """AnsibleModule with the shared GCP options and a ready ``self.client``.
+
+    Credential problems (unreadable key file, contradictory options) and a missing project (when
+    ``require_project``) fail here, before any request.
+    """
+
+    def __init__(self, argument_spec=None, require_project=True, **kwargs):
+        spec = gcp_argument_spec()
+        spec.update(argument_spec or {})
+        super(GcpModule, self).__init__(argument_spec=spec, **kwargs)
+        if not HAS_REQUESTS:
+            self.fail_json(msg=missing_required_lib('requests'), exception=REQUESTS_IMPORT_ERROR)
+        if not HAS_GOOGLE_AUTH:
+            self.fail_json(msg=missing_required_lib('google-auth'), exception=GOOGLE_AUTH_IMPORT_ERROR)
+        if require_project and not self.params.get('project'):
+            self.fail_json(msg='No GCP project given: set the project option or the GCP_PROJECT environment variable.')
+        self.client = GcpClient(self.params)
+        try:
+            self.client.credentials()
+        except GcpError as exc:
+            self.fail_json(msg=exc.message)
+
+    def fail_gcp(self, exc, **kwargs):
+        """Fail the task with a ``GcpError``'s sentence (and status/reason when known)."""
+        result = exc.as_dict()
+        result.update(kwargs)
+        self.fail_json(msg=exc.message, **result)
