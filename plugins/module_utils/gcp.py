@@ -43,6 +43,7 @@ try:
     import google.auth.transport.requests
     import google.oauth2.credentials
     import google.oauth2.service_account
+    import google.auth.compute_engine
     HAS_GOOGLE_AUTH = True
     GOOGLE_AUTH_IMPORT_ERROR = None
 except ImportError:
@@ -366,18 +367,18 @@ def load_service_account_info(params):
         try:
             info = json.loads(contents)
         except ValueError as exc:
-            raise GcpError('service_account_contents is not valid JSON: %s.' % exc)
+            raise GcpError('service_account_contents is not valid JSON: %s.' % exc) from None
         source = 'service_account_contents'
     else:
         try:
-            with open(path, 'r') as handle:
+            with open(path, 'r', encoding='utf-8') as handle:
                 text = handle.read()
         except (IOError, OSError) as exc:
-            raise GcpError('Cannot read service account key file %s: %s.' % (path, exc.strerror or exc))
+            raise GcpError('Cannot read service account key file %s: %s.' % (path, exc.strerror or exc)) from None
         try:
             info = json.loads(text)
         except ValueError as exc:
-            raise GcpError('Service account key file %s is not valid JSON: %s.' % (path, exc))
+            raise GcpError('Service account key file %s is not valid JSON: %s.' % (path, exc)) from None
         source = 'service account key file %s' % path
     if not isinstance(info, dict) or info.get('type') != 'service_account':
         raise GcpError('The %s is not a service account key (expected "type": "service_account").' % source)
@@ -437,18 +438,15 @@ class GcpClient(object):
                     info['token_uri'] = token_uri(self.endpoint)
                 creds = google.oauth2.service_account.Credentials.from_service_account_info(info, scopes=scopes)
             elif kind == 'machineaccount':
-                import google.auth.compute_engine
                 creds = google.auth.compute_engine.Credentials()
             else:
                 creds, dummy = google.auth.default(scopes=scopes)
-        except GcpError:
-            raise
         except (ValueError, google.auth.exceptions.GoogleAuthError) as exc:
-            raise GcpError('Cannot load %s credentials: %s.' % (kind, exc))
+            raise GcpError('Cannot load %s credentials: %s.' % (kind, exc)) from None
         if self.endpoint:
             # Talking to a local endpoint: don't let google-auth look up access boundaries at Google.
             if hasattr(creds, '_is_regional_access_boundary_lookup_required'):
-                creds._is_regional_access_boundary_lookup_required = lambda: False
+                setattr(creds, '_is_regional_access_boundary_lookup_required', lambda: False)
         self._credentials = creds
         return creds
 
@@ -513,7 +511,7 @@ class GcpClient(object):
                 if getattr(exc, 'retryable', False):
                     transient = 'token refresh failed (%s)' % exc
                 else:
-                    raise GcpError('Failed to %s %s: could not obtain an access token: %s.' % (action, resource, exc))
+                    raise GcpError('Failed to %s %s: could not obtain an access token: %s.' % (action, resource, exc)) from None
 
             if response is not None:
                 status = response.status_code

@@ -1,0 +1,863 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: contributors to openclaw.gcp
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: compute_instance
+short_description: Create, update, start, stop, restart or delete a Compute Engine VM
+version_added: 0.1.0
+description:
+  - Manages one Google Compute Engine instance, identified by O(name) and O(zone).
+  - An instance that already matches costs a single GET and no write.
+  - Labels, metadata (including C(ssh-keys)), network tags and deletion protection are updated in place
+    with their fingerprints; a stale fingerprint (HTTP 412) is re-read and the update retried once.
+  - Changing the machine type or the service account needs a stopped instance. With
+    O(allow_stopping_for_update=true) a running instance is stopped, changed and started again as one
+    change; without it the task fails before any write and says why.
+  - The boot image, boot disk size and type, network, subnetwork and external IP are set when the
+    instance is created; later differences are reported as warnings and not changed.
+author:
+  - openclaw.gcp maintainers
+extends_documentation_fragment:
+  - openclaw.gcp.gcp
+attributes:
+  check_mode:
+    description: Predicts exactly what a real run would do, including failures, with read requests only.
+    support: full
+  diff_mode:
+    description: Returns the instance's managed properties before and after.
+    support: full
+  idempotent:
+    description: A second run with the same options reports no change and sends no write.
+    support: full
+  action_group:
+    description: Use C(group/openclaw.gcp.gcp) in C(module_defaults) to set the shared options.
+    support: full
+    membership:
+      - openclaw.gcp.gcp
+options:
+  name:
+    description:
+      - Name of the instance (RFC 1035, 1-63 characters).
+    type: str
+    required: true
+  zone:
+    description:
+      - Zone of the instance, for example V(us-central1-a).
+    type: str
+    required: true
+  state:
+    description:
+      - V(present) creates the instance when missing (it then runs) and leaves the power state of an
+        existing instance alone.
+      - V(started) and V(stopped) also make sure the instance is running or stopped (C(TERMINATED)).
+      - V(restarted) stops and starts the instance (or starts it when stopped); it always reports a change.
+      - V(absent) deletes the instance.
+    type: str
+    choices: [present, absent, started, stopped, restarted]
+    default: present
+  machine_type:
+    description:
+      - Machine type name, for example V(e2-small) or V(e2-medium).
+      - When creating and not set, V(e2-small) is used. When not set for an existing instance the
+        machine type is left as it is.
+    type: str
+  image:
+    description:
+      - Boot image as a partial or full URL, for example V(projects/debian-cloud/global/images/family/debian-12).
+      - Used only when the instance is created.
+    type: str
+    default: projects/debian-cloud/global/images/family/debian-12
+  boot_disk_size_gb:
+    description:
+      - Size of the boot disk in GB when the instance is created (default 20).
+    type: int
+  boot_disk_type:
+    description:
+      - Type of the boot disk when the instance is created, for example V(pd-balanced) (the default) or V(pd-ssd).
+    type: str
+  labels:
+    description:
+      - Labels of the instance. When set, the instance carries exactly these labels.
+      - Keys and values must follow Google's rules (lowercase letters, digits, C(_) and C(-), at most 63
+        characters, keys start with a letter); the task fails before any write otherwise.
+    type: dict
+  tags:
+    description:
+      - Network tags (used by firewall rules). When set, the instance carries exactly these tags.
+    type: list
+    elements: str
+  metadata:
+    description:
+      - Metadata key/value pairs, for example C(ssh-keys) with lines of C(user:ssh-ed25519 AAAA... comment).
+      - When set, the instance's metadata is exactly this.
+    type: dict
+  service_account:
+    description:
+      - The service account the VM runs as. When not set at creation the VM runs without one.
+      - Changing it on an existing instance needs it stopped (see O(allow_stopping_for_update)).
+    type: dict
+    suboptions:
+      email:
+        description:
+          - Email of the service account, or V(default) for the project's default compute service account.
+        type: str
+        required: true
+      scopes:
+        description:
+          - OAuth2 scopes granted to the VM.
+        type: list
+        elements: str
+        default: ['https://www.googleapis.com/auth/cloud-platform']
+  network:
+    description:
+      - Network name or link when creating (default V(default)).
+    type: str
+  subnetwork:
+    description:
+      - Subnetwork name or link when creating; a bare name is looked up in the zone's region.
+    type: str
+  external_ip:
+    description:
+      - Give the instance an ephemeral external IPv4 address when creating (default V(true)).
+    type: bool
+  deletion_protection:
+    description:
+      - Protect the instance from deletion. When not set, left as it is.
+      - With O(state=absent), V(false) lifts an existing protection before deleting; without it a
+        protected instance makes the task fail before any write.
+    type: bool
+  allow_stopping_for_update:
+    description:
+      - Allow stopping a running instance to change its machine type or service account, then starting it again.
+    type: bool
+    default: false
+  wait:
+    description:
+      - Wait for the last operation to finish. Intermediate steps (stop before a resize) are always waited for.
+    type: bool
+    default: true
+  timeout:
+    description:
+      - Seconds to wait for each operation before failing.
+    type: int
+    default: 300
+notes:
+  - Operations are waited for with the Compute Engine C(wait) method, bounded by O(timeout).
+seealso:
+  - module: openclaw.gcp.compute_instance_info
+  - module: openclaw.gcp.compute_firewall
+'''
+
+EXAMPLES = r'''
+- name: Create the gateway VM (Debian 12, e2-small, 20 GB)
+  openclaw.gcp.compute_instance:
+    project: my-openclaw-project
+    name: openclaw-gateway
+    zone: us-central1-a
+    machine_type: e2-small
+    boot_disk_size_gb: 20
+    labels:
+      app: openclaw
+      role: gateway
+    tags: [openclaw-ssh]
+    metadata:
+      ssh-keys: "openclaw:ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExample openclaw@laptop"
+    service_account_file: ~/.config/gcloud/openclaw-automation.json
+
+- name: Grow the VM to e2-medium after an out-of-memory kill (stops and starts it)
+  openclaw.gcp.compute_instance:
+    project: my-openclaw-project
+    name: openclaw-gateway
+    zone: us-central1-a
+    machine_type: e2-medium
+    allow_stopping_for_update: true
+
+- name: Stop the VM
+  openclaw.gcp.compute_instance:
+    name: openclaw-gateway
+    zone: us-central1-a
+    state: stopped
+
+- name: Delete the VM, lifting deletion protection first
+  openclaw.gcp.compute_instance:
+    name: openclaw-gateway
+    zone: us-central1-a
+    state: absent
+    deletion_protection: false
+'''
+
+RETURN = r'''
+instance:
+  description:
+    - The instance after the task (predicted in check mode; empty when absent).
+  returned: always
+  type: dict
+  contains:
+    name:
+      description: Instance name.
+      type: str
+      sample: openclaw-gateway
+    id:
+      description: Numeric id as a string (unknown in check mode before creation).
+      type: str
+      sample: "4567890123456789012"
+    zone:
+      description: Zone name.
+      type: str
+      sample: us-central1-a
+    status:
+      description: C(RUNNING), C(TERMINATED), C(STOPPING), ...
+      type: str
+      sample: RUNNING
+    machine_type:
+      description: Short name of the machine type.
+      type: str
+      sample: e2-small
+    internal_ip:
+      description: Internal IPv4 address of the first network interface.
+      type: str
+      sample: 10.128.0.2
+    external_ip:
+      description: External IPv4 address of the first network interface, if any.
+      type: str
+      sample: 203.0.113.10
+    labels:
+      description: Labels.
+      type: dict
+      sample: {"app": "openclaw"}
+    tags:
+      description: Network tags, sorted.
+      type: list
+      elements: str
+      sample: ["openclaw-ssh"]
+    metadata:
+      description: Metadata key/value pairs.
+      type: dict
+    deletion_protection:
+      description: Whether deletion protection is on.
+      type: bool
+    service_account:
+      description: Email and scopes of the VM's service account, or null.
+      type: dict
+    network:
+      description: Short name of the first interface's network.
+      type: str
+      sample: default
+    self_link:
+      description: Google's link to the instance.
+      type: str
+      sample: https://www.googleapis.com/compute/v1/projects/my-openclaw-project/zones/us-central1-a/instances/openclaw-gateway
+actions:
+  description: The changes made (or that would be made in check mode), in order.
+  returned: always
+  type: list
+  elements: str
+  sample: ["stop", "set machine type e2-medium", "start"]
+'''
+
+import re
+import time
+
+from ansible_collections.openclaw.gcp.plugins.module_utils.gcp import (
+    Applied,
+    GcpError,
+    GcpModule,
+    compute_link,
+    dict_to_metadata_items,
+    metadata_to_dict,
+    normalize_link,
+    short_name,
+    stringify_labels,
+    validate_labels,
+    validate_name,
+    zone_to_region,
+    ZONE_RE,
+)
+
+DEFAULT_MACHINE_TYPE = 'e2-small'
+DEFAULT_DISK_SIZE_GB = 20
+DEFAULT_DISK_TYPE = 'pd-balanced'
+CLOUD_PLATFORM = 'https://www.googleapis.com/auth/cloud-platform'
+
+RUNNING_STATES = ('RUNNING', 'PROVISIONING', 'STAGING')
+STOPPED_STATES = ('TERMINATED', 'STOPPED')
+STABLE_STATES = ('RUNNING', 'TERMINATED', 'STOPPED', 'SUSPENDED')
+# where a transition in progress ends up
+SETTLES_TO = {'PROVISIONING': 'RUNNING', 'STAGING': 'RUNNING', 'REPAIRING': 'RUNNING',
+              'STOPPING': 'TERMINATED', 'SUSPENDING': 'SUSPENDED'}
+
+
+# ------------------------------------------------------------------------------------------
+# Pure functions
+# ------------------------------------------------------------------------------------------
+
+def summarize(instance):
+    """The module's view of a Compute Engine instance resource."""
+    if not instance:
+        return {}
+    nics = instance.get('networkInterfaces') or [{}]
+    nic = nics[0] or {}
+    access = (nic.get('accessConfigs') or [{}])[0] or {}
+    sas = instance.get('serviceAccounts') or []
+    service_account = None
+    if sas:
+        service_account = {'email': sas[0].get('email'), 'scopes': sorted(sas[0].get('scopes') or [])}
+    boot = [d for d in instance.get('disks') or [] if d.get('boot')]
+    size = None
+    if boot and boot[0].get('diskSizeGb') is not None:
+        try:
+            size = int(boot[0]['diskSizeGb'])
+        except (TypeError, ValueError):
+            size = None
+    return {
+        'name': instance.get('name'),
+        'id': None if instance.get('id') is None else str(instance.get('id')),
+        'zone': short_name(instance.get('zone')),
+        'status': instance.get('status'),
+        'machine_type': short_name(instance.get('machineType')),
+        'internal_ip': nic.get('networkIP'),
+        'external_ip': access.get('natIP'),
+        'labels': dict(instance.get('labels') or {}),
+        'tags': sorted((instance.get('tags') or {}).get('items') or []),
+        'metadata': metadata_to_dict(instance.get('metadata')),
+        'deletion_protection': bool(instance.get('deletionProtection', False)),
+        'service_account': service_account,
+        'network': short_name(nic.get('network')),
+        'subnetwork': short_name(nic.get('subnetwork')),
+        'has_external_ip': bool(nic.get('accessConfigs')),
+        'boot_disk_size_gb': size,
+        'self_link': instance.get('selfLink'),
+    }
+
+
+def public_view(summary):
+    """What the module returns (drops internal helper keys)."""
+    return dict((k, v) for k, v in summary.items() if k not in ('has_external_ip', 'boot_disk_size_gb'))
+
+
+def desired_service_account(value):
+    if value is None:
+        return None
+    return {'email': value['email'], 'scopes': sorted(set(value.get('scopes') or [CLOUD_PLATFORM]))}
+
+
+def service_account_matches(current, desired):
+    if desired is None:
+        return True
+    if current is None:
+        return False
+    if sorted(current.get('scopes') or []) != desired['scopes']:
+        return False
+    if desired['email'] == 'default':
+        return (current.get('email') or '').endswith('-compute@developer.gserviceaccount.com')
+    return (current.get('email') or '').lower() == desired['email'].lower()
+
+
+def normalize_params(params):
+    """Typed, normalised desired values from module params (``None`` = not managed)."""
+    metadata = params.get('metadata')
+    if metadata is not None:
+        metadata = dict((str(k), '' if v is None else (v if isinstance(v, str) else str(v))) for k, v in metadata.items())
+    tags = params.get('tags')
+    if tags is not None:
+        tags = sorted(set(tags))
+    return {
+        'machine_type': params.get('machine_type'),
+        'labels': stringify_labels(params.get('labels')),
+        'tags': tags,
+        'metadata': metadata,
+        'deletion_protection': params.get('deletion_protection'),
+        'service_account': desired_service_account(params.get('service_account')),
+    }
+
+
+def validate_params(params):
+    """Error sentences for inputs Google would reject, checked before any request."""
+    errors = []
+    problem = validate_name(params.get('name'), 'Instance name')
+    if problem:
+        errors.append(problem)
+    zone = params.get('zone')
+    if not zone or not ZONE_RE.match(zone):
+        errors.append('Zone %r is not a zone name such as us-central1-a' % (zone,))
+    machine_type = params.get('machine_type')
+    if machine_type is not None and not re.match(r'^[a-z0-9][-a-z0-9]{0,62}$', machine_type):
+        errors.append('Machine type %r is not a machine type name such as e2-small' % (machine_type,))
+    errors.extend(validate_labels(stringify_labels(params.get('labels'))))
+    for tag in params.get('tags') or []:
+        problem = validate_name(tag, 'Network tag')
+        if problem:
+            errors.append(problem)
+    size = params.get('boot_disk_size_gb')
+    if size is not None and (size < 10 or size > 65536):
+        errors.append('boot_disk_size_gb must be between 10 and 65536, got %s' % size)
+    if params.get('timeout') is not None and params['timeout'] <= 0:
+        errors.append('timeout must be a positive number of seconds')
+    state = params.get('state')
+    if state == 'absent' and params.get('deletion_protection'):
+        errors.append('state=absent conflicts with deletion_protection=true: a protected instance cannot be deleted')
+    metadata = params.get('metadata') or {}
+    for key in metadata:
+        if not re.match(r'^[a-zA-Z0-9_-]{1,128}$', str(key)):
+            errors.append('Metadata key %r is invalid: use 1-128 letters, digits, underscores or hyphens' % (key,))
+    return errors
+
+
+def plan_updates(summary, desired):
+    """Changes needed on an existing instance: ``(in_place, needs_stop)``, each an ordered dict-like list."""
+    in_place = []
+    needs_stop = []
+    if desired['labels'] is not None and desired['labels'] != summary['labels']:
+        in_place.append(('labels', desired['labels']))
+    if desired['metadata'] is not None and desired['metadata'] != summary['metadata']:
+        in_place.append(('metadata', desired['metadata']))
+    if desired['tags'] is not None and desired['tags'] != summary['tags']:
+        in_place.append(('tags', desired['tags']))
+    if desired['deletion_protection'] is not None and desired['deletion_protection'] != summary['deletion_protection']:
+        in_place.append(('deletion_protection', desired['deletion_protection']))
+    if desired['machine_type'] is not None and desired['machine_type'] != summary['machine_type']:
+        needs_stop.append(('machine_type', desired['machine_type']))
+    if not service_account_matches(summary['service_account'], desired['service_account']):
+        needs_stop.append(('service_account', desired['service_account']))
+    return in_place, needs_stop
+
+
+def creation_only_warnings(summary, params):
+    """Warnings for creation-only options that differ on an existing instance."""
+    warnings = []
+    name = summary['name']
+    if params.get('network') and short_name(params['network']) != summary['network']:
+        warnings.append('Instance %s is on network %s; network=%s only applies when creating.' % (name, summary['network'], params['network']))
+    if params.get('subnetwork') and short_name(params['subnetwork']) != summary['subnetwork']:
+        warnings.append('Instance %s is on subnetwork %s; subnetwork=%s only applies when creating.' % (
+            name, summary['subnetwork'], params['subnetwork']))
+    if params.get('external_ip') is not None and params['external_ip'] != summary['has_external_ip']:
+        warnings.append('Instance %s %s an external IP; external_ip=%s only applies when creating.' % (
+            name, 'has' if summary['has_external_ip'] else 'has no', params['external_ip']))
+    size = params.get('boot_disk_size_gb')
+    if size is not None and summary['boot_disk_size_gb'] is not None and size != summary['boot_disk_size_gb']:
+        warnings.append('Instance %s has a %s GB boot disk; boot_disk_size_gb=%s only applies when creating.' % (
+            name, summary['boot_disk_size_gb'], size))
+    return warnings
+
+
+def build_insert_body(params, project):
+    """The instances.insert request body."""
+    zone = params['zone']
+    desired = normalize_params(params)
+    machine_type = desired['machine_type'] or DEFAULT_MACHINE_TYPE
+    disk_type = params.get('boot_disk_type') or DEFAULT_DISK_TYPE
+    nic = {'network': compute_link(project, params.get('network') or 'default', 'networks')}
+    if params.get('subnetwork'):
+        nic['subnetwork'] = compute_link(project, params['subnetwork'], 'subnetworks', 'regions/%s' % zone_to_region(zone))
+    if params.get('external_ip') is not False:
+        nic['accessConfigs'] = [{'type': 'ONE_TO_ONE_NAT', 'name': 'External NAT'}]
+    body = {
+        'name': params['name'],
+        'machineType': 'zones/%s/machineTypes/%s' % (zone, machine_type),
+        'disks': [{
+            'boot': True,
+            'autoDelete': True,
+            'type': 'PERSISTENT',
+            'initializeParams': {
+                'sourceImage': normalize_link(params.get('image')) if '://' in (params.get('image') or '') else params.get('image'),
+                'diskSizeGb': str(params.get('boot_disk_size_gb') or DEFAULT_DISK_SIZE_GB),
+                'diskType': 'zones/%s/diskTypes/%s' % (zone, short_name(disk_type)),
+            },
+        }],
+        'networkInterfaces': [nic],
+        'labels': desired['labels'] or {},
+        'deletionProtection': bool(desired['deletion_protection']),
+    }
+    if desired['tags']:
+        body['tags'] = {'items': desired['tags']}
+    if desired['metadata']:
+        body['metadata'] = {'items': dict_to_metadata_items(desired['metadata'])}
+    if desired['service_account']:
+        body['serviceAccounts'] = [dict(desired['service_account'])]
+    return body
+
+
+def predict_created(params):
+    """The summary a create would produce (check mode)."""
+    desired = normalize_params(params)
+    return {
+        'name': params['name'],
+        'id': None,
+        'zone': params['zone'],
+        'status': 'TERMINATED' if params['state'] == 'stopped' else 'RUNNING',
+        'machine_type': desired['machine_type'] or DEFAULT_MACHINE_TYPE,
+        'internal_ip': None,
+        'external_ip': None,
+        'labels': desired['labels'] or {},
+        'tags': desired['tags'] or [],
+        'metadata': desired['metadata'] or {},
+        'deletion_protection': bool(desired['deletion_protection']),
+        'service_account': desired['service_account'],
+        'network': short_name(params.get('network') or 'default'),
+        'subnetwork': short_name(params.get('subnetwork')),
+        'has_external_ip': params.get('external_ip') is not False,
+        'boot_disk_size_gb': params.get('boot_disk_size_gb') or DEFAULT_DISK_SIZE_GB,
+        'self_link': None,
+    }
+
+
+def diff_view(summary):
+    if not summary:
+        return {'state': 'absent'}
+    keys = ('status', 'machine_type', 'labels', 'tags', 'metadata', 'deletion_protection', 'service_account')
+    view = dict((k, summary.get(k)) for k in keys)
+    view['state'] = 'present'
+    return view
+
+
+def plan_power(state, status, needs_stop):
+    """Power actions for an existing instance whose (settled) status is ``status``.
+
+    With ``needs_stop`` (a machine type or service account change) the instance is stopped first
+    and started again afterwards unless it was not running or ``state`` is ``stopped``.
+    """
+    is_running = status == 'RUNNING'
+    is_stopped = status in STOPPED_STATES
+    if needs_stop:
+        plan = [] if is_stopped else ['stop']
+        if state in ('started', 'restarted') or (state == 'present' and is_running):
+            plan.append('start')
+        return plan
+    if state == 'started':
+        if is_running:
+            return []
+        return ['resume'] if status == 'SUSPENDED' else ['start']
+    if state == 'stopped':
+        return [] if is_stopped else ['stop']
+    if state == 'restarted':
+        return ['start'] if is_stopped else ['stop', 'start']
+    return []
+
+
+def plan_steps(in_place, needs_stop, power):
+    """The ordered steps ``(label, kind, value)``: in-place updates, then stop, stop-needing changes, start."""
+    steps = []
+    for key, value in in_place:
+        if key == 'deletion_protection':
+            label = 'set deletion protection to %s' % str(value).lower()
+        else:
+            label = {'labels': 'set labels', 'metadata': 'set metadata', 'tags': 'set network tags'}[key]
+        steps.append((label, key, value))
+    if needs_stop:
+        if power[:1] == ['stop']:
+            steps.append(('stop', 'stop', None))
+        for key, value in needs_stop:
+            if key == 'machine_type':
+                steps.append(('set machine type %s' % value, key, value))
+            else:
+                steps.append(('set service account %s' % value['email'], key, value))
+        if power[-1:] == ['start']:
+            steps.append(('start', 'start', None))
+    else:
+        for step in power:
+            steps.append((step, step, None))
+    return steps
+
+
+# ------------------------------------------------------------------------------------------
+# Talking to the API
+# ------------------------------------------------------------------------------------------
+
+class InstanceManager(object):
+
+    def __init__(self, module):
+        self.module = module
+        self.client = module.client
+        self.params = module.params
+        self.project = self.client.project
+        self.zone = self.params['zone']
+        self.name = self.params['name']
+        self.path = 'projects/%s/zones/%s/instances/%s' % (self.project, self.zone, self.name)
+        self.resource = 'instance %s in zone %s (project %s)' % (self.name, self.zone, self.project)
+        self.timeout = float(self.params['timeout'])
+        self.actions = []
+
+    # -- reads ---------------------------------------------------------------------------------
+
+    def read(self):
+        return self.client.get('compute', self.path, 'read', self.resource)
+
+    def check_zone(self):
+        zone = self.client.get('compute', 'projects/%s/zones/%s' % (self.project, self.zone), 'read', 'zone %s' % self.zone)
+        if zone is None:
+            raise GcpError('Zone %s does not exist in project %s: no write was made.' % (self.zone, self.project))
+
+    def check_machine_type(self, machine_type):
+        found = self.client.get('compute', 'projects/%s/zones/%s/machineTypes/%s' % (self.project, self.zone, machine_type),
+                                'read', 'machine type %s in zone %s' % (machine_type, self.zone))
+        if found is None:
+            raise GcpError('Machine type %s does not exist in zone %s (project %s): no write was made.' % (
+                machine_type, self.zone, self.project))
+
+    def wait_for_status(self, wanted, deadline):
+        """Poll the instance until its status is one of ``wanted`` (bounded by ``deadline``)."""
+        pause = 0.3
+        while True:
+            current = self.read()
+            status = (current or {}).get('status')
+            if current is not None and status in wanted:
+                return current
+            if time.monotonic() >= deadline:
+                raise GcpError('Timed out after %.0f s waiting for %s to become %s (it is %s).' % (
+                    self.timeout, self.resource, ' or '.join(wanted), status or 'gone'))
+            time.sleep(pause)
+            pause = min(pause * 2, 3.0)
+
+    # -- writes ----------------------------------------------------------------------------------
+
+    def mutate(self, verb, action, reconcile, body=None, params=None, wait=True, method='POST', path=None):
+        """One compute mutation with a request id (same on every retry) and read-before-retry."""
+        query = dict(params or {})
+        query['requestId'] = self.client.request_id()
+        url_path = path or (self.path + ('/' + verb if verb else ''))
+        op = self.client.call(method, 'compute', url_path, action, self.resource, params=query, body=body, reconcile=reconcile)
+        self.actions.append(action)
+        if op and wait:
+            self.client.wait_compute_operation(op, action, self.resource, timeout=self.timeout)
+        return op
+
+    def _state_reconcile(self, predicate):
+        def reconcile():
+            current = self.read()
+            if predicate(current):
+                return Applied(None)
+            return None
+        return reconcile
+
+    def _fingerprint_reconcile(self, build_body, is_done):
+        def reconcile():
+            current = self.read()
+            if current is None:
+                raise GcpError('Failed to update %s: the instance disappeared.' % self.resource)
+            if is_done(current):
+                return Applied(None)
+            return build_body(current)
+        return reconcile
+
+    def create(self, wait):
+        body = build_insert_body(self.params, self.project)
+        op = self.mutate(None, 'create', self._state_reconcile(lambda cur: cur is not None), body=body, wait=wait,
+                         path='projects/%s/zones/%s/instances' % (self.project, self.zone))
+        if op is None and wait:
+            self.wait_for_status(RUNNING_STATES[:1], time.monotonic() + self.timeout)
+
+    def delete(self, wait):
+        op = self.mutate(None, 'delete', self._state_reconcile(lambda cur: cur is None), wait=wait, method='DELETE')
+        return op
+
+    def start(self, wait=True):
+        op = self.mutate('start', 'start', self._state_reconcile(lambda cur: (cur or {}).get('status') in RUNNING_STATES), wait=wait)
+        if op is None and wait:
+            self.wait_for_status(('RUNNING',), time.monotonic() + self.timeout)
+
+    def resume(self, wait=True):
+        op = self.mutate('resume', 'resume', self._state_reconcile(lambda cur: (cur or {}).get('status') in RUNNING_STATES), wait=wait)
+        if op is None and wait:
+            self.wait_for_status(('RUNNING',), time.monotonic() + self.timeout)
+
+    def stop(self, wait=True):
+        op = self.mutate('stop', 'stop', self._state_reconcile(
+            lambda cur: (cur or {}).get('status') in STOPPED_STATES + ('STOPPING',)), wait=wait)
+        if wait:
+            # the operation is done when the guest is off; make sure the status says so too
+            current = self.read()
+            if (current or {}).get('status') not in STOPPED_STATES:
+                self.wait_for_status(STOPPED_STATES, time.monotonic() + self.timeout)
+        return op
+
+    def set_labels(self, instance, labels, wait):
+        def build(cur):
+            return {'labels': labels, 'labelFingerprint': cur.get('labelFingerprint')}
+        self.mutate('setLabels', 'set labels', self._fingerprint_reconcile(build, lambda cur: (cur.get('labels') or {}) == labels),
+                    body=build(instance), wait=wait)
+
+    def set_metadata(self, instance, metadata, wait):
+        def build(cur):
+            return {'items': dict_to_metadata_items(metadata), 'fingerprint': (cur.get('metadata') or {}).get('fingerprint')}
+        self.mutate('setMetadata', 'set metadata', self._fingerprint_reconcile(build, lambda cur: metadata_to_dict(cur.get('metadata')) == metadata),
+                    body=build(instance), wait=wait)
+
+    def set_tags(self, instance, tags, wait):
+        def build(cur):
+            return {'items': tags, 'fingerprint': (cur.get('tags') or {}).get('fingerprint')}
+        self.mutate('setTags', 'set network tags', self._fingerprint_reconcile(
+            build, lambda cur: sorted((cur.get('tags') or {}).get('items') or []) == tags), body=build(instance), wait=wait)
+
+    def set_deletion_protection(self, value, wait):
+        self.mutate('setDeletionProtection', 'set deletion protection to %s' % str(value).lower(),
+                    self._state_reconcile(lambda cur: cur is not None and bool(cur.get('deletionProtection')) == value),
+                    params={'deletionProtection': 'true' if value else 'false'}, wait=wait)
+
+    def set_machine_type(self, machine_type, wait):
+        self.mutate('setMachineType', 'set machine type %s' % machine_type,
+                    self._state_reconcile(lambda cur: cur is not None and short_name(cur.get('machineType')) == machine_type),
+                    body={'machineType': 'zones/%s/machineTypes/%s' % (self.zone, machine_type)}, wait=wait)
+
+    def set_service_account(self, service_account, wait):
+        self.mutate('setServiceAccount', 'set service account %s' % service_account['email'],
+                    self._state_reconcile(lambda cur: cur is not None and service_account_matches(summarize(cur)['service_account'], service_account)),
+                    body={'email': service_account['email'], 'scopes': service_account['scopes']}, wait=wait)
+
+    # -- the state machine ---------------------------------------------------------------------------
+
+    def run(self):
+        params = self.params
+        check = self.module.check_mode
+        wait = params['wait']
+        state = params['state']
+        desired = normalize_params(params)
+        instance = self.read()
+        before = summarize(instance)
+
+        if state == 'absent':
+            return self.ensure_absent(instance, before, check, wait)
+
+        if instance is None:
+            self.check_zone()
+            self.check_machine_type(desired['machine_type'] or DEFAULT_MACHINE_TYPE)
+            after = predict_created(params)
+            if check:
+                self.actions = ['create'] + (['stop'] if state == 'stopped' else [])
+                return self.result(True, before, after)
+            self.create(wait or state == 'stopped')
+            if state == 'stopped':
+                self.stop(wait)
+            return self.result(True, before, self.final(after, wait))
+
+        for warning in creation_only_warnings(before, params):
+            self.module.warn(warning)
+
+        if before['status'] not in STABLE_STATES and wait and not check:
+            # a transition is in progress (e.g. STOPPING): let it settle, without writing
+            instance = self.wait_for_status(STABLE_STATES, time.monotonic() + self.timeout)
+            before = summarize(instance)
+        status = SETTLES_TO.get(before['status'], before['status'])
+
+        in_place, needs_stop = plan_updates(before, desired)
+        if needs_stop and status not in STOPPED_STATES and not params['allow_stopping_for_update']:
+            what = ' and '.join('%s to %s' % (k.replace('_', ' '), (v['email'] if k == 'service_account' else v)) for k, v in needs_stop)
+            raise GcpError('Cannot change %s of %s while it is %s: set allow_stopping_for_update: true to stop it, '
+                           'change it and start it again (no change was made).' % (what, self.resource, before['status']))
+        for key, value in needs_stop:
+            if key == 'machine_type':
+                self.check_machine_type(value)
+
+        power = plan_power(state, status, bool(needs_stop))
+        steps = plan_steps(in_place, needs_stop, power)
+        if not steps:
+            return self.result(False, before, before)
+        after = dict(before)
+        for key, value in in_place + needs_stop:
+            after[key] = value
+        if power:
+            after['status'] = 'TERMINATED' if power[-1] == 'stop' else 'RUNNING'
+        if check:
+            self.actions = [step[0] for step in steps]
+            return self.result(True, before, after)
+
+        for index, (dummy_label, kind, value) in enumerate(steps):
+            step_wait = wait or index < len(steps) - 1
+            if kind == 'labels':
+                self.set_labels(instance, value, step_wait)
+            elif kind == 'metadata':
+                self.set_metadata(instance, value, step_wait)
+            elif kind == 'tags':
+                self.set_tags(instance, value, step_wait)
+            elif kind == 'deletion_protection':
+                self.set_deletion_protection(value, step_wait)
+            elif kind == 'machine_type':
+                self.set_machine_type(value, step_wait)
+            elif kind == 'service_account':
+                self.set_service_account(value, step_wait)
+            elif kind == 'stop':
+                self.stop(step_wait)
+            elif kind == 'start':
+                self.start(step_wait)
+            elif kind == 'resume':
+                self.resume(step_wait)
+        return self.result(True, before, self.final(after, wait))
+
+    def ensure_absent(self, instance, before, check, wait):
+        if instance is None:
+            return self.result(False, before, {})
+        protected = bool(instance.get('deletionProtection'))
+        if protected and self.params['deletion_protection'] is not False:
+            raise GcpError('Cannot delete %s: deletion protection is on; set deletion_protection: false to lift it '
+                           'and delete the instance (no change was made).' % self.resource)
+        if check:
+            self.actions = (['set deletion protection to false'] if protected else []) + ['delete']
+            return self.result(True, before, {})
+        if protected:
+            self.set_deletion_protection(False, True)
+        self.delete(wait)
+        return self.result(True, before, {})
+
+    def final(self, predicted, wait):
+        """The instance after the changes: read again when we waited, else the prediction."""
+        if not wait:
+            return predicted
+        current = self.read()
+        return summarize(current) if current else predicted
+
+    def result(self, changed, before, after):
+        out = {
+            'changed': changed,
+            'instance': public_view(after) if after else {},
+            'actions': list(self.actions),
+        }
+        if self.module._diff:  # pylint: disable=protected-access
+            out['diff'] = {'before': diff_view(before), 'after': diff_view(after)}
+        return out
+
+
+def main():
+    argument_spec = dict(
+        name=dict(type='str', required=True),
+        zone=dict(type='str', required=True),
+        state=dict(type='str', default='present', choices=['present', 'absent', 'started', 'stopped', 'restarted']),
+        machine_type=dict(type='str'),
+        image=dict(type='str', default='projects/debian-cloud/global/images/family/debian-12'),
+        boot_disk_size_gb=dict(type='int'),
+        boot_disk_type=dict(type='str'),
+        labels=dict(type='dict'),
+        tags=dict(type='list', elements='str'),
+        metadata=dict(type='dict'),
+        service_account=dict(type='dict', options=dict(
+            email=dict(type='str', required=True),
+            scopes=dict(type='list', elements='str', default=[CLOUD_PLATFORM]),
+        )),
+        network=dict(type='str'),
+        subnetwork=dict(type='str'),
+        external_ip=dict(type='bool'),
+        deletion_protection=dict(type='bool'),
+        allow_stopping_for_update=dict(type='bool', default=False),
+        wait=dict(type='bool', default=True),
+        timeout=dict(type='int', default=300),
+    )
+    module = GcpModule(argument_spec=argument_spec, supports_check_mode=True)
+    errors = validate_params(module.params)
+    if errors:
+        module.fail_json(msg='Invalid options for instance %s: %s (no request was sent).' % (
+            module.params['name'], '; '.join(errors)), errors=errors)
+    try:
+        result = InstanceManager(module).run()
+    except GcpError as exc:
+        module.fail_gcp(exc)
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()
