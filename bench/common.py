@@ -1,0 +1,258 @@
+# Copyright: contributors to openclaw.gcp
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Shared pieces of the benchmarks: the emulator, measured child processes, request counting,
+medians and the printed tables. Nothing here talks to anything but loopback."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import json
+import math
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RESULTS_DIR = os.path.join(ROOT, 'bench', 'results')
+PROJECT = 'openclaw-demo'
+PAGE = 500  # Compute Engine's largest page: the physical floor is ceil(N / 500) list requests
+
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+
+def physical_limit(n):
+    return max(1, math.ceil(n / PAGE))
+
+
+def median(values):
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def ratio(a, b):
+    if a is None or b in (None, 0):
+        return None
+    return a / b
+
+
+def base_env():
+    """The environment for a child run: the offline guard of scripts/env.sh must be in place."""
+    env = dict(os.environ)
+    if env.get('OPENCLAW_GCP_ONLINE') == '1':
+        raise SystemExit('bench refuses to run with OPENCLAW_GCP_ONLINE=1: it talks to loopback only')
+    if 'ANSIBLE_COLLECTIONS_PATH' not in env:
+        raise SystemExit('source scripts/env.sh first (make bench does): ANSIBLE_COLLECTIONS_PATH is unset')
+    env['HTTPS_PROXY'] = env['https_proxy'] = 'http://127.0.0.1:9'
+    env['NO_PROXY'] = env['no_proxy'] = '127.0.0.1,localhost'
+    env['ANSIBLE_FORCE_COLOR'] = '0'
+    env['ANSIBLE_NOCOLOR'] = '1'
+    env['ANSIBLE_HOST_KEY_CHECKING'] = 'False'
+    env['ANSIBLE_RETRY_FILES_ENABLED'] = 'False'
+    env['ANSIBLE_INVENTORY_ENABLED'] = ('openclaw.gcp.compute,google.cloud.gcp_compute,'
+                                        'ansible.builtin.yaml,ansible.builtin.ini,'
+                                        'ansible.builtin.host_list')
+    env['PYTHONUNBUFFERED'] = '1'
+    for k in ('GCP_PROJECT', 'GCP_AUTH_KIND', 'GCP_SERVICE_ACCOUNT_FILE', 'GCP_SERVICE_ACCOUNT_CONTENTS',
+              'GCP_ACCESS_TOKEN', 'GCP_SCOPES', 'OPENCLAW_GCP_API_ENDPOINT', 'REQUESTS_CA_BUNDLE',
+              'SSL_CERT_FILE'):
+        env.pop(k, None)
+    return env
+
+
+class Measured:
+    """Result of one child process: exit code, wall seconds, peak RSS (MiB), output."""
+
+    def __init__(self, rc, wall, maxrss_mib, stdout, stderr, cmd):
+        self.rc = rc
+        self.wall = wall
+        self.maxrss_mib = maxrss_mib
+        self.stdout = stdout
+        self.stderr = stderr
+        self.cmd = cmd
+
+    def check(self, what):
+        if self.rc != 0:
+            tail = (self.stderr or '')[-3000:] + '\n' + (self.stdout or '')[-3000:]
+            raise RuntimeError('%s failed (exit %s): %s\n%s' % (what, self.rc, ' '.join(self.cmd), tail))
+        return self
+
+
+def run_measured(cmd, env, cwd=ROOT, timeout=1800):
+    """Run ``cmd``; wall time and the peak RSS of it and its waited-for descendants (wait4)."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.monotonic()
+        proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=out, stderr=err,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
+        deadline = start + timeout
+        status = ru = None
+        while True:
+            pid, status, ru = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.monotonic() > deadline:
+                os.killpg(proc.pid, signal.SIGTERM)
+                pid, status, ru = os.wait4(proc.pid, 0)
+                break
+            time.sleep(0.02)
+        wall = time.monotonic() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        return Measured(proc.returncode, wall, ru.ru_maxrss / 1024.0,
+                        out.read().decode('utf-8', 'replace'), err.read().decode('utf-8', 'replace'), cmd)
+
+
+# -- the emulator ------------------------------------------------------------------------------
+
+def emulator(state_dir, backend='memory', **flags):
+    """The emulator as a context manager (emulator.testing.Emulator, owned by the emulator team)."""
+    from emulator.testing import Emulator
+    return Emulator(state_dir, backend=backend, **flags)
+
+
+class RequestWindow:
+    """Counts what the emulator logged between ``start()`` and ``stop()`` (requests.jsonl)."""
+
+    def __init__(self, emu):
+        self.emu = emu
+        self._offset = 0
+        self.lines = []
+
+    def _path(self):
+        return os.path.join(str(self.emu.state_dir), 'requests.jsonl')
+
+    def start(self):
+        try:
+            self._offset = os.path.getsize(self._path())
+        except OSError:
+            self._offset = 0
+        self.lines = []
+        return self
+
+    def stop(self, settle=0.3):
+        # google-auth's allowedLocations lookup and late log writes: give them a moment
+        time.sleep(settle)
+        with open(self._path(), 'rb') as f:
+            f.seek(self._offset)
+            data = f.read()
+        self.lines = []
+        for raw in data.splitlines():
+            try:
+                self.lines.append(json.loads(raw))
+            except ValueError:
+                continue
+        return self
+
+    @staticmethod
+    def is_token(line):
+        return line.get('api') in ('token', 'oauth2') or line.get('path', '').rstrip('/').endswith('/token')
+
+    @staticmethod
+    def is_admin(line):
+        return line.get('path', '').startswith('/_emulator')
+
+    def summary(self):
+        api = [x for x in self.lines if not self.is_admin(x)]
+        tokens = [x for x in api if self.is_token(x)]
+        calls = [x for x in api if not self.is_token(x)]
+        return {
+            'requests': len(calls),
+            'token_exchanges': len(tokens),
+            'writes': sum(1 for x in calls if x.get('write')),
+            'faulted': sum(1 for x in calls if x.get('faulted')),
+            'by_method': _count(('%s %s' % (x.get('method'), _shape(x.get('path', '')))) for x in calls),
+        }
+
+
+def _count(items):
+    out = {}
+    for i in items:
+        out[i] = out.get(i, 0) + 1
+    return dict(sorted(out.items()))
+
+
+def _shape(path):
+    """``/compute/v1/projects/p/zones/z/instances/i/setMachineType`` -> ``.../instances/*/setMachineType``."""
+    parts = path.split('?')[0].strip('/').split('/')
+    out = []
+    for i, p in enumerate(parts):
+        if i > 0 and parts[i - 1] in ('projects', 'zones', 'regions', 'instances', 'operations',
+                                      'firewalls', 'serviceAccounts', 'services', 'disks',
+                                      'machineTypes', 'images', 'networks', 'family'):
+            out.append('*')
+        else:
+            out.append(p)
+    return '/'.join(out)
+
+
+# -- tables and results ------------------------------------------------------------------------
+
+def fmt(v, digits=2):
+    if v is None:
+        return '-'
+    if isinstance(v, bool):
+        return 'yes' if v else 'NO'
+    if isinstance(v, float):
+        if v >= 100:
+            return '%.0f' % v
+        return ('%.' + str(digits) + 'f') % v
+    return str(v)
+
+
+def table(title, headers, rows, note=None):
+    cells = [[fmt(c) for c in r] for r in rows]
+    widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
+    lines = ['', '## ' + title, '']
+    lines.append('| ' + ' | '.join(h.ljust(w) for h, w in zip(headers, widths)) + ' |')
+    lines.append('|' + '|'.join('-' * (w + 2) for w in widths) + '|')
+    for r in cells:
+        lines.append('| ' + ' | '.join(c.rjust(w) if _numeric(c) else c.ljust(w)
+                                       for c, w in zip(r, widths)) + ' |')
+    if note:
+        lines.append('')
+        lines.append(note)
+    text = '\n'.join(lines)
+    print(text, flush=True)
+    return text
+
+
+def _numeric(s):
+    try:
+        float(s.rstrip('x%'))
+        return True
+    except ValueError:
+        return False
+
+
+def write_results(part, data):
+    os.makedirs(RESULTS_DIR, exist_ok=True)
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime('%Y%m%dT%H%M%SZ')
+    data = dict(data, part=part, finished=stamp, host_cpus=os.cpu_count())
+    path = os.path.join(RESULTS_DIR, '%s-%s.json' % (part, stamp))
+    with open(path, 'w') as f:
+        json.dump(data, f, indent=2, sort_keys=True, default=str)
+    with open(os.path.join(RESULTS_DIR, '%s-latest.json' % part), 'w') as f:
+        json.dump(data, f, indent=2, sort_keys=True, default=str)
+    print('(results: bench/results/%s)' % os.path.basename(path), flush=True)
+    return path
+
+
+@contextlib.contextmanager
+def workdir(prefix):
+    d = tempfile.mkdtemp(prefix='openclaw-gcp-bench-%s-' % prefix)
+    try:
+        yield d
+    finally:
+        subprocess.run(['rm', '-rf', d], check=False)
+
+
+def write_yaml(path, text):
+    with open(path, 'w') as f:
+        f.write(text)
+    return path

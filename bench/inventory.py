@@ -1,0 +1,157 @@
+# Copyright: contributors to openclaw.gcp
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Inventory at scale: `ansible-inventory --list` with openclaw.gcp.compute vs google.cloud.gcp_compute.
+
+The memory emulator is preloaded with N instances over 24 zones; every 10th is a gateway
+(label openclaw-role=gateway). Two questions per N:
+
+* all      every instance (no filter): both plugins must list N hosts;
+* gw-3z    the gateways of 3 zones: label filter sent to the API by both (google.cloud's
+           `filters`), zones applied client-side by both (neither can do better: aggregatedList
+           has no zone parameter);
+
+Per run: wall time, API requests and token exchanges (the emulator's request log), peak RSS of
+`ansible-inventory` (wait4). Median of RUNS runs. google.cloud runs through bench/https_proxy.py.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import requests
+
+from bench import common
+from bench.https_proxy import InterceptingProxy
+
+ZONES = [
+    'us-central1-a', 'us-central1-b', 'us-central1-c', 'us-central1-f',
+    'us-east1-b', 'us-east1-c', 'us-east1-d', 'us-east4-a', 'us-east4-b', 'us-east4-c',
+    'us-west1-a', 'us-west1-b', 'us-west1-c', 'us-west4-a',
+    'europe-west1-b', 'europe-west1-c', 'europe-west1-d', 'europe-west4-a', 'europe-west4-b',
+    'europe-north1-a', 'asia-east1-a', 'asia-east1-b', 'asia-northeast1-a', 'australia-southeast1-a',
+]
+SELECTED_ZONES = ['us-central1-a', 'europe-west1-b', 'asia-east1-a']
+GATEWAY_EVERY = 10
+SIZES = [100, 1000, 5000]
+
+
+def preload(emu, count):
+    """Bulk-create memory instances through the emulator's admin API."""
+    body = {'project': common.PROJECT, 'zones': ZONES, 'count': count,
+            'labels': {'env': 'bench', 'team': 'openclaw'}, 'gateway_every': GATEWAY_EVERY}
+    r = requests.post(emu.endpoint + '/_emulator/preload', json=body, timeout=300,
+                      proxies={'http': None, 'https': None})
+    r.raise_for_status()
+    return r.json() if r.content else {}
+
+
+def ours_config(directory, emu, scenario):
+    lines = [
+        'plugin: openclaw.gcp.compute',
+        'projects: [%s]' % common.PROJECT,
+        'auth_kind: serviceaccount',
+        'service_account_file: %s' % emu.key_file,
+        'api_endpoint: %s' % emu.endpoint,
+        'hostnames: [name]',
+        'keyed_groups:',
+        '  - key: gce_zone',
+        '    prefix: zone',
+    ]
+    if scenario == 'all':
+        lines.append('labels: {}')
+    else:
+        lines += ['labels:', '  openclaw-role: gateway', 'zones: [%s]' % ', '.join(SELECTED_ZONES)]
+    return common.write_yaml(os.path.join(directory, 'ours-%s.compute.yml' % scenario), '\n'.join(lines) + '\n')
+
+
+def google_config(directory, emu, scenario):
+    lines = [
+        'plugin: google.cloud.gcp_compute',
+        'projects: [%s]' % common.PROJECT,
+        'auth_kind: serviceaccount',
+        'service_account_file: %s' % emu.key_file,
+        'hostnames: [name]',
+        'keyed_groups:',
+        '  - key: zone',
+        '    prefix: zone',
+    ]
+    if scenario != 'all':
+        lines += ['filters:', '  - labels.openclaw-role = gateway',
+                  'zones: [%s]' % ', '.join(SELECTED_ZONES)]
+    return common.write_yaml(os.path.join(directory, 'google-%s.gcp_compute.yml' % scenario),
+                             '\n'.join(lines) + '\n')
+
+
+def list_once(emu, config, env, out_path):
+    window = common.RequestWindow(emu).start()
+    m = common.run_measured(['ansible-inventory', '-i', config, '--list', '--output', out_path], env)
+    window.stop()
+    m.check('ansible-inventory (%s)' % os.path.basename(config))
+    with open(out_path) as f:
+        data = json.load(f)
+    hosts = sorted((data.get('_meta') or {}).get('hostvars', {}))
+    s = window.summary()
+    return {'wall': m.wall, 'maxrss_mib': m.maxrss_mib, 'requests': s['requests'],
+            'token_exchanges': s['token_exchanges'], 'by_method': s['by_method'],
+            'hosts': len(hosts), 'host_names': hosts, 'warnings': _warnings(m.stderr)}
+
+
+def _warnings(stderr):
+    return [line for line in stderr.splitlines() if 'WARNING' in line or 'ERROR' in line][:5]
+
+
+def run(sizes=None, runs=3):
+    sizes = sizes or SIZES
+    env = common.base_env()
+    results = []
+    rows = []
+    with common.workdir('inventory') as work:
+        for n in sizes:
+            with common.emulator(os.path.join(work, 'emu-%d' % n)) as emu:
+                preload(emu, n)
+                with InterceptingProxy(emu.endpoint) as proxy:
+                    genv = dict(env, **proxy.env())
+                    for scenario in ('all', 'gw-3z'):
+                        per = {}
+                        for plugin, cfg, penv in (
+                                ('openclaw.gcp', ours_config(work, emu, scenario), env),
+                                ('google.cloud', google_config(work, emu, scenario), genv)):
+                            samples = [list_once(emu, cfg, penv, os.path.join(work, 'out.json'))
+                                       for _ in range(runs)]
+                            per[plugin] = {
+                                'wall_median': common.median([s['wall'] for s in samples]),
+                                'maxrss_mib_median': common.median([s['maxrss_mib'] for s in samples]),
+                                'requests': samples[-1]['requests'],
+                                'token_exchanges': samples[-1]['token_exchanges'],
+                                'hosts': samples[-1]['hosts'],
+                                'by_method': samples[-1]['by_method'],
+                                'samples': [{k: v for k, v in s.items() if k != 'host_names'}
+                                            for s in samples],
+                                'host_names': samples[-1]['host_names'],
+                            }
+                        same = per['openclaw.gcp']['host_names'] == per['google.cloud']['host_names']
+                        expected = n if scenario == 'all' else None
+                        for plugin in ('openclaw.gcp', 'google.cloud'):
+                            p = per[plugin]
+                            p.pop('host_names')
+                            limit = common.physical_limit(n if scenario == 'all' else max(1, p['hosts']))
+                            rows.append([
+                                n, scenario, plugin, p['hosts'],
+                                p['wall_median'], common.ratio(p['wall_median'], per['google.cloud']['wall_median']),
+                                p['requests'], limit, common.ratio(p['requests'], limit),
+                                p['token_exchanges'], p['maxrss_mib_median'],
+                                same and (expected is None or p['hosts'] == expected),
+                            ])
+                        results.append({'n': n, 'scenario': scenario, 'same_hosts': same, 'plugins': per})
+    text = common.table(
+        'Inventory: ansible-inventory --list (median of %d runs)' % runs,
+        ['N', 'query', 'plugin', 'hosts', 'wall s', 'x google', 'requests', 'limit', 'x limit',
+         'tokens', 'peak MiB', 'hosts agree'],
+        rows,
+        note=('limit = ceil(instances the API must return / 500) list requests (all: N; gw-3z: the '
+              'matching gateways). tokens = OAuth2 token exchanges. "hosts agree": both plugins '
+              'listed the same host names (and N of them for "all").'))
+    common.write_results('inventory', {'runs': runs, 'zones': len(ZONES), 'gateway_every': GATEWAY_EVERY,
+                                       'results': results, 'table': text})
+    return results
