@@ -29,5 +29,5 @@ Pin: release n=trixie
 Pin-Priority: 500
 PIN
 apt-get update -qq
-DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker-compose >/dev/null
+DEBIAN_FRONTEND=noninteractive NEEDRESTART_SUSPEND=1 apt-get install -y -qq --no-install-recommends docker-compose >/dev/null 2>&1
 docker compose version

@@ -80,8 +80,9 @@ build_image() {
     return 0
   fi
   log "building $name"
-  docker build -q --build-arg ROOTFS="$rootfs" --label "$LABEL=$hash" -t "$name" "$ctx" >/dev/null \
-    || die "docker build of $name failed"
+  docker build -q --build-arg ROOTFS="$rootfs" --label "$LABEL=$hash" -t "$name" "$ctx" \
+    > "$cache/build-${name//[\/:]/-}.log" 2>&1 \
+    || { cat "$cache/build-${name//[\/:]/-}.log" >&2; die "docker build of $name failed"; }
 }
 
 # Node and npm from the npm registry, unpacked into the node image's build context.
