@@ -318,16 +318,19 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         expr = build_filter(self.get_option('labels'), self.get_option('status'), self.get_option('filters'))
         zones = set(self.get_option('zones') or [])
         instances = []
-        for project in self.projects(params):
-            client = self.client_factory(dict(params, project=project), max_attempts=self.get_option('retries'),
-                                         max_retry_seconds=self.get_option('retry_timeout'))
+        projects = self.projects(params)
+        # One client (one authorized session, one token exchange) for every project of the run.
+        client = self.client_factory(dict(params, project=projects[0]), max_attempts=self.get_option('retries'),
+                                     max_retry_seconds=self.get_option('retry_timeout'))
+        for project in projects:
+            before = client.stats.get('requests', 0)
             try:
                 pairs = client.aggregated_list('instances', 'list instances', 'in project %s' % project,
                                                filter_expr=expr, project=project, page_size=500)
             except GcpError as exc:
                 raise AnsibleParserError('openclaw.gcp.compute: %s' % exc.message)
             finally:
-                self.request_count += client.stats.get('requests', 0)
+                self.request_count += client.stats.get('requests', 0) - before
             for scope, item in pairs:
                 if zones and short_name(scope) not in zones:
                     continue

@@ -57,7 +57,10 @@ class FakeClient:
     data = {}
     error = None
 
+    instances = 0
+
     def __init__(self, params, max_attempts=8, max_retry_seconds=120.0):
+        FakeClient.instances += 1
         self.params = params
         self.max_attempts = max_attempts
         self.stats = {'requests': 0, 'retries': 0, 'writes': 0}
@@ -74,6 +77,7 @@ class FakeClient:
 @pytest.fixture(autouse=True)
 def _reset_fake(monkeypatch):
     FakeClient.calls = []
+    FakeClient.instances = 0
     FakeClient.data = {}
     FakeClient.error = None
     for name in ('GCP_PROJECT', 'GCP_AUTH_KIND', 'GCP_SERVICE_ACCOUNT_FILE', 'GCP_SERVICE_ACCOUNT_CONTENTS',
@@ -197,6 +201,7 @@ def test_one_request_per_project_with_server_side_filter(tmp_path):
     assert FakeClient.calls[0]['max_attempts'] == 3
     assert FakeClient.calls[0]['params']['access_token'] == 'test-token'
     assert plugin.request_count == 2
+    assert FakeClient.instances == 1      # one client (one session, one token) for both projects
     assert sorted(inv.hosts) == ['gw-a', 'gw-b', 'gw-c']
 
 

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# make demo: the whole guide on this machine.
+#   1. start the local GCE emulator (docker backend: VMs are Debian 12 systemd containers with
+#      SSH on 127.0.0.N) unless the demo's emulator is already running;
+#   2. run site.yml against it with the emulator inventory: project services, SSH firewall,
+#      service account, the VM, Docker, ~/.openclaw, the gateway's compose stack, health checks;
+#   3. print the SSH tunnel command for the Control UI (it opens nothing itself).
+# Run it again: the emulator is reused and the second run reports no changes.
+# Everything lives under .cache/demo (emulator state, logs, the demo's SSH key, env.sh).
+# `make demo-clean` deletes the VMs and stops the emulator this script started.
+#
+# Extra arguments go to ansible-playbook, e.g. scripts/demo.sh -e '{"openclaw_gcp_gateways":
+# [{"name":"gw-a"},{"name":"gw-b","zone":"europe-west1-b"}]}'
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=scripts/env.sh
+. "$here/env.sh"
+cd "$OPENCLAW_GCP_ROOT"
+
+state=.cache/demo
+state_abs="$OPENCLAW_GCP_ROOT/$state"
+pidfile="$state/emulator.pid"
+project=openclaw-demo
+mkdir -p "$state"
+chmod 0700 "$state"
+
+log() { printf '\n==> %s\n' "$*"; }
+
+emulator_alive() {
+  # The PID we recorded is alive and the emulator at the endpoint it wrote answers.
+  [ -f "$pidfile" ] && [ -f "$state/emulator.json" ] || return 1
+  local pid endpoint
+  pid="$(cat "$pidfile")"
+  kill -0 "$pid" 2>/dev/null || return 1
+  endpoint="$(python -c 'import json,sys; print(json.load(open(sys.argv[1]))["endpoint"])' "$state/emulator.json")"
+  python - "$endpoint" <<'EOF' >/dev/null 2>&1
+import sys, urllib.request
+urllib.request.urlopen(sys.argv[1] + "/_emulator/stats", timeout=3).read()
+EOF
+}
+
+if emulator_alive; then
+  log "Reusing the demo emulator (PID $(cat "$pidfile"))"
+else
+  log "Starting the GCE emulator (docker backend, state in $state)"
+  rm -f "$state/emulator.json"
+  # setsid: the emulator outlives this script (and make); it is stopped by demo-clean by PID.
+  setsid python -m emulator --state-dir "$state" --backend docker \
+    >>"$state/emulator.log" 2>&1 < /dev/null &
+  echo $! >"$pidfile"
+  for _ in $(seq 1 120); do
+    [ -f "$state/emulator.json" ] && break
+    if ! kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+      echo "The emulator exited; its log ($state/emulator.log) ends with:" >&2
+      tail -n 20 "$state/emulator.log" >&2
+      rm -f "$pidfile"
+      exit 1
+    fi
+    sleep 0.5
+  done
+  if [ ! -f "$state/emulator.json" ]; then
+    echo "The emulator did not become ready in 60 s; see $state/emulator.log" >&2
+    exit 1
+  fi
+fi
+
+# The environment the modules and the inventory plugin read (documented in docs/DEVELOPING.md).
+endpoint="$(python -c 'import json,sys; print(json.load(open(sys.argv[1]))["endpoint"])' "$state/emulator.json")"
+cat >"$state/env.sh" <<EOF
+# Written by scripts/demo.sh: source it to run playbooks or ansible-inventory by hand.
+export OPENCLAW_GCP_API_ENDPOINT=$endpoint
+export GCP_AUTH_KIND=serviceaccount
+export GCP_SERVICE_ACCOUNT_FILE=$state_abs/service-account.json
+export GCP_PROJECT=$project
+EOF
+# shellcheck disable=SC1091
+. "$state/env.sh"
+echo "Emulator at $endpoint"
+
+log "Running site.yml against the emulator"
+ansible-playbook site.yml -i inventory/emulator.compute.yml \
+  -e "openclaw_gcp_ssh_key_file=$state_abs/ssh/openclaw_gcp_ed25519" "$@"
+
+cat <<EOF
+
+The demo gateway runs in the emulator's VM. Open the SSH tunnel printed above (Tunnel: ...),
+then browse http://127.0.0.1:18789/ and paste the token from the VM's .env.
+To run playbooks or ansible-inventory by hand:  source scripts/env.sh && source $state/env.sh
+Clean up:  make demo-clean
+EOF
