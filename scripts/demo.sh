@@ -62,6 +62,8 @@ else
     echo "The emulator did not become ready in 60 s; see $state/emulator.log" >&2
     exit 1
   fi
+  # The emulator's own PID (what it wrote), in case setsid had to fork.
+  python -c 'import json,sys; print(json.load(open(sys.argv[1]))["pid"])' "$state/emulator.json" >"$pidfile"
 fi
 
 # The environment the modules and the inventory plugin read (documented in docs/DEVELOPING.md).
