@@ -280,6 +280,7 @@ from ansible_collections.openclaw.gcp.plugins.module_utils.gcp import (
     zone_to_region,
     ZONE_RE,
 )
+from ansible_collections.openclaw.gcp.plugins.module_utils.compute import public_view, summarize
 
 DEFAULT_MACHINE_TYPE = 'e2-small'
 DEFAULT_DISK_SIZE_GB = 20
@@ -297,50 +298,6 @@ SETTLES_TO = {'PROVISIONING': 'RUNNING', 'STAGING': 'RUNNING', 'REPAIRING': 'RUN
 # ------------------------------------------------------------------------------------------
 # Pure functions
 # ------------------------------------------------------------------------------------------
-
-def summarize(instance):
-    """The module's view of a Compute Engine instance resource."""
-    if not instance:
-        return {}
-    nics = instance.get('networkInterfaces') or [{}]
-    nic = nics[0] or {}
-    access = (nic.get('accessConfigs') or [{}])[0] or {}
-    sas = instance.get('serviceAccounts') or []
-    service_account = None
-    if sas:
-        service_account = {'email': sas[0].get('email'), 'scopes': sorted(sas[0].get('scopes') or [])}
-    boot = [d for d in instance.get('disks') or [] if d.get('boot')]
-    size = None
-    if boot and boot[0].get('diskSizeGb') is not None:
-        try:
-            size = int(boot[0]['diskSizeGb'])
-        except (TypeError, ValueError):
-            size = None
-    return {
-        'name': instance.get('name'),
-        'id': None if instance.get('id') is None else str(instance.get('id')),
-        'zone': short_name(instance.get('zone')),
-        'status': instance.get('status'),
-        'machine_type': short_name(instance.get('machineType')),
-        'internal_ip': nic.get('networkIP'),
-        'external_ip': access.get('natIP'),
-        'labels': dict(instance.get('labels') or {}),
-        'tags': sorted((instance.get('tags') or {}).get('items') or []),
-        'metadata': metadata_to_dict(instance.get('metadata')),
-        'deletion_protection': bool(instance.get('deletionProtection', False)),
-        'service_account': service_account,
-        'network': short_name(nic.get('network')),
-        'subnetwork': short_name(nic.get('subnetwork')),
-        'has_external_ip': bool(nic.get('accessConfigs')),
-        'boot_disk_size_gb': size,
-        'self_link': instance.get('selfLink'),
-    }
-
-
-def public_view(summary):
-    """What the module returns (drops internal helper keys)."""
-    return dict((k, v) for k, v in summary.items() if k not in ('has_external_ip', 'boot_disk_size_gb'))
-
 
 def desired_service_account(value):
     if value is None:

@@ -1,0 +1,178 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: contributors to openclaw.gcp
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: project_service
+short_description: Enable or disable a Google API (such as Compute Engine) in a project
+version_added: 0.1.0
+description:
+  - Enables or disables one service with the Service Usage API and waits for the operation.
+  - A service already in the wanted state costs a single GET and no write.
+author:
+  - openclaw.gcp maintainers
+extends_documentation_fragment:
+  - openclaw.gcp.gcp
+attributes:
+  check_mode:
+    description: Predicts exactly what a real run would do, with read requests only.
+    support: full
+  diff_mode:
+    description: Returns the service state before and after.
+    support: full
+  idempotent:
+    description: A second run with the same options reports no change and sends no write.
+    support: full
+  action_group:
+    description: Use C(group/openclaw.gcp.gcp) in C(module_defaults) to set the shared options.
+    support: full
+    membership:
+      - openclaw.gcp.gcp
+options:
+  service:
+    description:
+      - The service name, for example V(compute.googleapis.com). A name without a dot gets
+        C(.googleapis.com) appended (V(compute) means V(compute.googleapis.com)).
+    type: str
+    required: true
+    aliases: [name]
+  state:
+    description:
+      - V(present) enables the service, V(absent) disables it.
+    type: str
+    choices: [present, absent]
+    default: present
+  disable_dependent_services:
+    description:
+      - When disabling, also disable the services that depend on this one. Without it Google refuses
+        to disable a service others depend on.
+    type: bool
+    default: false
+  timeout:
+    description:
+      - Seconds to wait for the operation.
+    type: int
+    default: 300
+'''
+
+EXAMPLES = r'''
+- name: Enable the Compute Engine API
+  openclaw.gcp.project_service:
+    project: my-openclaw-project
+    service: compute.googleapis.com
+
+- name: Enable IAM and Service Usage too
+  openclaw.gcp.project_service:
+    project: my-openclaw-project
+    service: "{{ item }}"
+  loop:
+    - iam.googleapis.com
+    - serviceusage.googleapis.com
+
+- name: Disable an API nobody uses
+  openclaw.gcp.project_service:
+    project: my-openclaw-project
+    service: translate.googleapis.com
+    state: absent
+'''
+
+RETURN = r'''
+service:
+  description: The service after the task (predicted in check mode).
+  returned: always
+  type: dict
+  contains:
+    name:
+      description: Service name.
+      type: str
+      sample: compute.googleapis.com
+    state:
+      description: C(ENABLED) or C(DISABLED).
+      type: str
+      sample: ENABLED
+    title:
+      description: Human readable title, when Google returns one.
+      type: str
+      sample: Compute Engine API
+'''
+
+import re
+
+from ansible_collections.openclaw.gcp.plugins.module_utils.gcp import Applied, GcpError, GcpModule
+
+SERVICE_RE = re.compile(r'^[a-z][a-z0-9-]*(\.[a-z0-9-]+)+$')
+
+
+def service_name(value):
+    """``compute`` -> ``compute.googleapis.com``; full names unchanged."""
+    value = value.strip()
+    if '.' not in value:
+        value += '.googleapis.com'
+    return value
+
+
+def summarize(name, found):
+    found = found or {}
+    return {
+        'name': name,
+        'state': found.get('state') or 'DISABLED',
+        'title': (found.get('config') or {}).get('title'),
+    }
+
+
+def main():
+    argument_spec = dict(
+        service=dict(type='str', required=True, aliases=['name']),
+        state=dict(type='str', default='present', choices=['present', 'absent']),
+        disable_dependent_services=dict(type='bool', default=False),
+        timeout=dict(type='int', default=300),
+    )
+    module = GcpModule(argument_spec=argument_spec, supports_check_mode=True)
+    params = module.params
+    name = service_name(params['service'])
+    if not SERVICE_RE.match(name):
+        module.fail_json(msg='Service %r is not a service name such as compute.googleapis.com (no request was sent).' % params['service'])
+    client = module.client
+    project = client.project
+    path = 'projects/%s/services/%s' % (project, name)
+    resource = 'service %s (project %s)' % (name, project)
+    wanted = 'ENABLED' if params['state'] == 'present' else 'DISABLED'
+    verb = 'enable' if wanted == 'ENABLED' else 'disable'
+
+    def read():
+        found = client.get('serviceusage', path, 'read', resource, allow_404=False)
+        return summarize(name, found)
+
+    try:
+        before = read()
+        changed = before['state'] != wanted
+        after = dict(before, state=wanted)
+        if changed and not module.check_mode:
+            body = {}
+            if verb == 'disable':
+                body = {'disableDependentServices': params['disable_dependent_services']}
+
+            def reconcile():
+                return Applied(None) if read()['state'] == wanted else None
+
+            op = client.call('POST', 'serviceusage', path + ':' + verb, verb, resource, body=body, reconcile=reconcile)
+            client.wait_lro('serviceusage', op, verb, resource, timeout=float(params['timeout']))
+            after = read()
+            if after['state'] != wanted:
+                raise GcpError('Failed to %s %s: the operation finished but the service is %s.' % (verb, resource, after['state']))
+    except GcpError as exc:
+        module.fail_gcp(exc)
+    result = {'changed': changed, 'service': after, 'actions': [verb] if changed else []}
+    if module._diff:  # pylint: disable=protected-access
+        result['diff'] = {'before': {'state': before['state']}, 'after': {'state': after['state']}}
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,227 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: contributors to openclaw.gcp
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: service_account
+short_description: Manage an IAM service account (the automation identity of the gateway project)
+version_added: 0.1.0
+description:
+  - Creates, updates (display name, description) or deletes one service account with the IAM API.
+  - An account that already matches costs a single GET and no write.
+  - Grant it roles with M(openclaw.gcp.project_iam_member); this module creates no key.
+author:
+  - openclaw.gcp maintainers
+extends_documentation_fragment:
+  - openclaw.gcp.gcp
+attributes:
+  check_mode:
+    description: Predicts exactly what a real run would do, with read requests only.
+    support: full
+  diff_mode:
+    description: Returns the account before and after.
+    support: full
+  idempotent:
+    description: A second run with the same options reports no change and sends no write.
+    support: full
+  action_group:
+    description: Use C(group/openclaw.gcp.gcp) in C(module_defaults) to set the shared options.
+    support: full
+    membership:
+      - openclaw.gcp.gcp
+options:
+  name:
+    description:
+      - The account id (the part of the email before C(@)), 6-30 characters, or the full email.
+    type: str
+    required: true
+    aliases: [account_id]
+  display_name:
+    description:
+      - Display name (at most 100 characters). When not set, left as it is (empty when creating).
+    type: str
+  description:
+    description:
+      - Description (at most 256 characters). When not set, left as it is.
+    type: str
+  state:
+    description:
+      - Whether the account should exist.
+    type: str
+    choices: [present, absent]
+    default: present
+seealso:
+  - module: openclaw.gcp.project_iam_member
+'''
+
+EXAMPLES = r'''
+- name: Automation identity for the gateway deployment
+  openclaw.gcp.service_account:
+    project: my-openclaw-project
+    name: openclaw-deployer
+    display_name: OpenClaw deployer
+    description: Creates and resizes the gateway VMs
+  register: deployer
+
+- name: Let it manage instances, nothing more
+  openclaw.gcp.project_iam_member:
+    project: my-openclaw-project
+    role: roles/compute.instanceAdmin.v1
+    member: "serviceAccount:{{ deployer.service_account.email }}"
+'''
+
+RETURN = r'''
+service_account:
+  description: The account after the task (predicted in check mode; only the email when absent).
+  returned: always
+  type: dict
+  contains:
+    email:
+      description: Email of the account.
+      type: str
+      sample: openclaw-deployer@my-openclaw-project.iam.gserviceaccount.com
+    account_id:
+      description: The part of the email before C(@).
+      type: str
+      sample: openclaw-deployer
+    display_name:
+      description: Display name.
+      type: str
+    description:
+      description: Description.
+      type: str
+    unique_id:
+      description: Numeric unique id (unknown in check mode before creation).
+      type: str
+    disabled:
+      description: Whether the account is disabled.
+      type: bool
+    exists:
+      description: Whether the account exists after the task.
+      type: bool
+actions:
+  description: The changes made (or that would be made in check mode).
+  returned: always
+  type: list
+  elements: str
+'''
+
+import re
+
+from ansible_collections.openclaw.gcp.plugins.module_utils.gcp import Applied, GcpError, GcpModule
+
+ACCOUNT_ID_RE = re.compile(r'^[a-z]([-a-z0-9]{4,28}[a-z0-9])$')
+
+
+def split_name(name, project):
+    """``(account_id, email)`` from an account id or an email."""
+    if '@' in name:
+        return name.split('@', 1)[0], name.lower()
+    return name, '%s@%s.iam.gserviceaccount.com' % (name, project)
+
+
+def summarize(found, account_id, email):
+    if not found:
+        return {'email': email, 'account_id': account_id, 'exists': False}
+    return {
+        'email': found.get('email') or email,
+        'account_id': (found.get('email') or email).split('@', 1)[0],
+        'display_name': found.get('displayName') or '',
+        'description': found.get('description') or '',
+        'unique_id': found.get('uniqueId'),
+        'disabled': bool(found.get('disabled', False)),
+        'exists': True,
+    }
+
+
+def main():
+    argument_spec = dict(
+        name=dict(type='str', required=True, aliases=['account_id']),
+        display_name=dict(type='str'),
+        description=dict(type='str'),
+        state=dict(type='str', default='present', choices=['present', 'absent']),
+    )
+    module = GcpModule(argument_spec=argument_spec, supports_check_mode=True)
+    params = module.params
+    client = module.client
+    project = client.project
+    account_id, email = split_name(params['name'], project)
+    errors = []
+    if not ACCOUNT_ID_RE.match(account_id):
+        errors.append('account id %r is invalid: 6-30 lowercase letters, digits or hyphens, starting with a letter '
+                      'and not ending with a hyphen' % account_id)
+    if params['display_name'] is not None and len(params['display_name']) > 100:
+        errors.append('display_name is longer than 100 characters')
+    if params['description'] is not None and len(params['description']) > 256:
+        errors.append('description is longer than 256 characters')
+    if errors:
+        module.fail_json(msg='Invalid options for service account %s: %s (no request was sent).' % (email, '; '.join(errors)), errors=errors)
+
+    path = 'projects/%s/serviceAccounts/%s' % (project, email)
+    resource = 'service account %s' % email
+
+    def read():
+        return client.get('iam', path, 'read', resource)
+
+    actions = []
+    try:
+        current = read()
+        before = summarize(current, account_id, email)
+        after = dict(before)
+        if params['state'] == 'absent':
+            if current is not None:
+                actions.append('delete')
+                after = {'email': email, 'account_id': account_id, 'exists': False}
+                if not module.check_mode:
+                    client.call('DELETE', 'iam', path, 'delete', resource, reconcile=lambda: Applied(None) if read() is None else None)
+        elif current is None:
+            actions.append('create')
+            after = {'email': email, 'account_id': account_id, 'display_name': params['display_name'] or '',
+                     'description': params['description'] or '', 'unique_id': None, 'disabled': False, 'exists': True}
+            if not module.check_mode:
+                account = {}
+                if params['display_name']:
+                    account['displayName'] = params['display_name']
+                if params['description']:
+                    account['description'] = params['description']
+                created = client.call('POST', 'iam', 'projects/%s/serviceAccounts' % project, 'create', resource,
+                                      body={'accountId': account_id, 'serviceAccount': account},
+                                      reconcile=lambda: (lambda found: Applied(found) if found is not None else None)(read()))
+                after = summarize(created or read(), account_id, email)
+        else:
+            mask = []
+            if params['display_name'] is not None and params['display_name'] != before['display_name']:
+                mask.append('displayName')
+                after['display_name'] = params['display_name']
+            if params['description'] is not None and params['description'] != before['description']:
+                mask.append('description')
+                after['description'] = params['description']
+            if mask:
+                actions.append('update %s' % ', '.join(mask))
+                if not module.check_mode:
+                    def reconcile():
+                        now = summarize(read(), account_id, email)
+                        if now.get('display_name') == after['display_name'] and now.get('description') == after['description']:
+                            return Applied(None)
+                        return None
+                    updated = client.call('PATCH', 'iam', path, 'update', resource, reconcile=reconcile, body={
+                        'serviceAccount': {'displayName': after['display_name'], 'description': after['description']},
+                        'updateMask': ','.join(mask)})
+                    if updated:
+                        after = summarize(updated, account_id, email)
+    except GcpError as exc:
+        module.fail_gcp(exc)
+    result = {'changed': bool(actions), 'service_account': after, 'actions': actions}
+    if module._diff:  # pylint: disable=protected-access
+        result['diff'] = {'before': before, 'after': after}
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()
