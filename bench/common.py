@@ -256,3 +256,60 @@ def write_yaml(path, text):
     with open(path, 'w') as f:
         f.write(text)
     return path
+
+
+# -- reading the emulator directly (verification, never through the code under test) ----------
+
+def api_get(emu, path, params=None, timeout=60):
+    """GET ``ENDPOINT/compute/v1/<path>`` with the emulator's static token; JSON or None on 404."""
+    import requests
+    with open(emu.token_file) as f:
+        token = f.read().strip()
+    r = requests.get('%s/compute/v1/%s' % (emu.endpoint, path.lstrip('/')), params=params,
+                     headers={'Authorization': 'Bearer ' + token}, timeout=timeout,
+                     proxies={'http': None, 'https': None})
+    if r.status_code == 404:
+        return None
+    r.raise_for_status()
+    return r.json()
+
+
+def instances(emu, project=PROJECT, filter_expr=None):
+    """Every instance of the project: {name: (zone, status, machine type, label/metadata fingerprints)}."""
+    out = {}
+    params = {'maxResults': 500}
+    if filter_expr:
+        params['filter'] = filter_expr
+    for _ in range(100):
+        page = api_get(emu, 'projects/%s/aggregated/instances' % project, params) or {}
+        for scoped in (page.get('items') or {}).values():
+            for i in scoped.get('instances') or []:
+                out[i['name']] = (i.get('zone', '').rsplit('/', 1)[-1], i.get('status'),
+                                  i.get('machineType', '').rsplit('/', 1)[-1], i.get('labelFingerprint'),
+                                  (i.get('metadata') or {}).get('fingerprint'), i.get('deletionProtection'))
+        if not page.get('nextPageToken'):
+            break
+        params['pageToken'] = page['nextPageToken']
+    return out
+
+
+def playbook_failure(stdout):
+    """(task name, msg) of the first failed, not ignored task in ansible.posix.json output."""
+    start = stdout.find('{')
+    if start < 0:
+        return None, None
+    data = json.loads(stdout[start:])
+    for play in data.get('plays', []):
+        for task in play.get('tasks', []):
+            for res in task.get('hosts', {}).values():
+                if res.get('failed') and not res.get('ignore_errors'):
+                    msg = res.get('msg')
+                    if not msg and res.get('results'):
+                        for item in res['results']:
+                            if item.get('failed'):
+                                msg = item.get('msg')
+                                break
+                    return task.get('task', {}).get('name'), msg
+                if res.get('unreachable'):
+                    return task.get('task', {}).get('name'), res.get('msg')
+    return None, None
