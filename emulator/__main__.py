@@ -1,0 +1,114 @@
+"""``python -m emulator --state-dir DIR [...]``: run the local Compute Engine emulator."""
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import threading
+
+from .auth import Auth
+from .server import Emulator, Faults, Handler, RequestLog, Server, write_ready_file
+from .state import BILLING_ACCOUNT, DEFAULT_PROJECT, Store
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m emulator",
+                                     description="Local Google Compute Engine emulator.")
+    parser.add_argument("--state-dir", required=True,
+                        help="directory for emulator.json, keys, tokens, state and request log")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument("--port", type=int, default=0, help="port (0 picks a free one)")
+    parser.add_argument("--backend", choices=("memory", "docker"), default="memory",
+                        help="memory: state only; docker: instances are systemd containers")
+    parser.add_argument("--project", action="extend", nargs="+", default=[],
+                        help="extra ready projects (billing and Compute enabled) besides "
+                        + DEFAULT_PROJECT)
+    parser.add_argument("--latency", type=float, default=0.0,
+                        help="seconds an operation takes (0 = done at once in memory)")
+    parser.add_argument("--fault-rate", type=float, default=0.0,
+                        help="share of API requests answered 429/500/503 before being applied")
+    parser.add_argument("--lost-rate", type=float, default=0.0,
+                        help="share of writes applied whose answer is replaced by a 503")
+    parser.add_argument("--fault-seed", type=int, default=None, help="seed for the fault dice")
+    parser.add_argument("--fault-budget", type=int, default=None,
+                        help="at most this many injected faults (default: unbounded)")
+    parser.add_argument("--vm-image", default="openclaw-gcp/vm",
+                        help="docker backend: image repository, tagged debian-12 / debian-13")
+    parser.add_argument("--log-level", default="WARNING", help="Python logging level")
+    args = parser.parse_args(argv)
+    if args.latency < 0:
+        parser.error("--latency must be >= 0")
+    for name in ("fault_rate", "lost_rate"):
+        if not 0 <= getattr(args, name) <= 1:
+            parser.error("--%s must be between 0 and 1" % name.replace("_", "-"))
+    return args
+
+
+def make_backend(args, state_dir):
+    if args.backend == "docker":
+        from .docker_backend import DockerBackend  # pylint: disable=import-outside-toplevel
+        return DockerBackend(state_dir, image_repo=args.vm_image)
+    from .backends import MemoryBackend  # pylint: disable=import-outside-toplevel
+    return MemoryBackend()
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    logging.basicConfig(level=getattr(logging, args.log_level.upper(), logging.WARNING),
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    state_dir = os.path.abspath(args.state_dir)
+    os.makedirs(state_dir, exist_ok=True)
+    ready_file = os.path.join(state_dir, "emulator.json")
+    if os.path.exists(ready_file):
+        os.unlink(ready_file)
+
+    projects = [DEFAULT_PROJECT] + [p for p in args.project if p != DEFAULT_PROJECT]
+    server = Server((args.host, args.port), Handler)
+    port = server.server_address[1]
+    endpoint = "http://%s:%d" % (args.host if ":" not in args.host else "[%s]" % args.host, port)
+
+    auth = Auth(state_dir, DEFAULT_PROJECT, endpoint)
+    store = Store(state_dir, auth.email)
+    loaded = store.load()
+    backend = make_backend(args, state_dir)
+    faults = Faults(args.fault_rate, args.lost_rate, args.fault_seed, args.fault_budget)
+    log = RequestLog(os.path.join(state_dir, "requests.jsonl"))
+    emulator = Emulator(store, auth, backend, args.latency, faults, log, projects)
+    emulator.bootstrap(projects)
+    if loaded:
+        backend.adopt(store)
+    store.start_saver()
+    server.emulator = emulator
+
+    stopping = threading.Event()
+
+    def stop(signum, frame):  # pylint: disable=unused-argument
+        if not stopping.is_set():
+            stopping.set()
+            threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+
+    write_ready_file(state_dir, {
+        "endpoint": endpoint, "port": port, "pid": os.getpid(), "backend": backend.name,
+        "projects": projects, "billing_account": BILLING_ACCOUNT,
+        "service_account": auth.email, "key_file": auth.key_file, "token_file": auth.token_file,
+        "latency": args.latency})
+    try:
+        server.serve_forever(poll_interval=0.2)
+    finally:
+        server.server_close()
+        store.close()
+        backend.close()
+        log.close()
+        try:
+            os.unlink(ready_file)
+        except FileNotFoundError:
+            pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,64 @@
+"""Instance backends: ``memory`` (state only) and, in ``docker_backend``, real containers."""
+
+
+class MemoryBackend:
+    """Instances exist only in the emulator's state; every hook is a no-op."""
+
+    name = "memory"
+    asynchronous = False
+
+    def create(self, inst):
+        return {}
+
+    def start(self, inst):
+        return {}
+
+    def stop(self, inst):
+        pass
+
+    def delete(self, inst):
+        pass
+
+    def set_machine_type(self, inst):
+        pass
+
+    def apply_metadata(self, inst):
+        pass
+
+    def adopt(self, store):
+        """After a restart: finish what was in flight (nothing runs any more)."""
+        settle_in_flight(store)
+
+    def close(self):
+        pass
+
+
+def settle_in_flight(store, status_of=None):
+    """Bring instances and operations left mid-flight by a previous run to a final state.
+
+    ``status_of(inst)`` may report the real state (``RUNNING``/``TERMINATED``/None = gone)."""
+    final = {"PROVISIONING": "RUNNING", "STAGING": "RUNNING", "STOPPING": "TERMINATED"}
+    with store.lock:
+        for project in store.projects.values():
+            if project["state"] == "CREATING":
+                project["state"] = "ACTIVE"
+            for zone, instances in project["instances"].items():
+                for name in list(instances):
+                    inst = instances[name]
+                    real = status_of(inst) if status_of else final.get(inst["status"],
+                                                                        inst["status"])
+                    if inst.get("_deleting") or real is None:
+                        del instances[name]
+                    elif real != inst["status"]:
+                        inst["status"] = real
+            for ops in project["operations"].values():
+                for op in ops.values():
+                    if op["status"] != "DONE":
+                        op["status"] = "DONE"
+                        op["progress"] = 100
+                        op["endTime"] = op.get("startTime")
+        for op in store.lro.values():
+            if not op.get("done"):
+                op["done"] = True
+                op["response"] = op.pop("_response", {})
+        store.touch()
