@@ -401,7 +401,7 @@ class GcpClient(object):
     """
 
     def __init__(self, params, session=None, max_attempts=8, max_retry_seconds=120.0,
-                 backoff_base=0.5, backoff_cap=8.0, sleep=time.sleep, clock=time.monotonic, rand=random.random):
+                 backoff_base=0.5, backoff_cap=8.0, sleep=None, clock=None, rand=None):
         self.params = dict(params)
         self.project = self.params.get('project')
         self.endpoint = (self.params.get('api_endpoint') or '').rstrip('/') or None
@@ -409,9 +409,9 @@ class GcpClient(object):
         self.max_retry_seconds = max_retry_seconds
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
-        self.sleep = sleep
-        self.clock = clock
-        self.rand = rand
+        self.sleep = sleep or time.sleep
+        self.clock = clock or time.monotonic
+        self.rand = rand or random.random
         self._session = session
         self._credentials = None
         self.stats = {'requests': 0, 'retries': 0, 'writes': 0}
@@ -599,7 +599,7 @@ class GcpClient(object):
         items = []
         seen = set()
         for dummy in range(max_pages):
-            page = self.call('GET', api, path, action, resource, params=query) or {}
+            page = self.call('GET', api, path, action, resource, params=dict(query)) or {}
             items.extend(page.get(items_key) or [])
             token = page.get('nextPageToken')
             if not token:
@@ -622,7 +622,7 @@ class GcpClient(object):
         seen = set()
         path = 'projects/%s/aggregated/%s' % (project, collection)
         for dummy in range(max_pages):
-            page = self.call('GET', 'compute', path, action, resource, params=query) or {}
+            page = self.call('GET', 'compute', path, action, resource, params=dict(query)) or {}
             for scope, scoped in sorted((page.get('items') or {}).items()):
                 for item in (scoped or {}).get(collection) or []:
                     out.append((scope, item))
