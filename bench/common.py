@@ -20,7 +20,9 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS_DIR = os.path.join(ROOT, 'bench', 'results')
 PROJECT = 'openclaw-demo'
-PAGE = 500  # Compute Engine's largest page: the physical floor is ceil(N / 500) list requests
+PAGE = 500
+# Plays that run modules on the controller use the venv's Python (google-auth, requests).
+LOCAL_PYTHON = ['-e', 'ansible_python_interpreter={{ ansible_playbook_python }}']  # Compute Engine's largest page: the physical floor is ceil(N / 500) list requests
 
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
@@ -111,9 +113,92 @@ def run_measured(cmd, env, cwd=ROOT, timeout=1800):
 # -- the emulator ------------------------------------------------------------------------------
 
 def emulator(state_dir, backend='memory', **flags):
-    """The emulator as a context manager (emulator.testing.Emulator, owned by the emulator team)."""
-    from emulator.testing import Emulator
+    """The emulator as a context manager: emulator.testing.Emulator (the emulator team's helper)
+    when it exists, else the minimal runner below with the same attributes bench uses."""
+    try:
+        from emulator.testing import Emulator
+    except ImportError:
+        Emulator = EmulatorProcess
     return Emulator(state_dir, backend=backend, **flags)
+
+
+class EmulatorProcess:
+    """``python -m emulator`` as a subprocess: start, wait for emulator.json, stop by PID."""
+
+    def __init__(self, state_dir, backend='memory', latency=None, fault_rate=None, lost_rate=None,
+                 fault_seed=None, fault_budget=None, projects=(), start_timeout=60):
+        self.state_dir = os.path.abspath(str(state_dir))
+        self.backend = backend
+        self.args = ['--backend', backend]
+        for flag, value in (('--latency', latency), ('--fault-rate', fault_rate), ('--lost-rate', lost_rate),
+                            ('--fault-seed', fault_seed), ('--fault-budget', fault_budget)):
+            if value is not None:
+                self.args += [flag, str(value)]
+        for p in projects:
+            self.args += ['--project', p]
+        self.start_timeout = start_timeout
+        self.proc = None
+        self.info = {}
+
+    def __enter__(self):
+        os.makedirs(self.state_dir, exist_ok=True)
+        ready = os.path.join(self.state_dir, 'emulator.json')
+        self._log = open(os.path.join(self.state_dir, 'emulator.log'), 'ab')
+        env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get('PYTHONPATH', ''))
+        self.proc = subprocess.Popen([sys.executable, '-m', 'emulator', '--state-dir', self.state_dir] + self.args,
+                                     cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + self.start_timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError('the emulator exited with %s (see %s/emulator.log)' % (self.proc.returncode, self.state_dir))
+            try:
+                with open(ready) as f:
+                    self.info = json.load(f)
+                if self.info.get('pid') == self.proc.pid:
+                    return self
+            except (OSError, ValueError):
+                pass
+            time.sleep(0.1)
+        self.__exit__(None, None, None)
+        raise RuntimeError('the emulator did not start within %d s' % self.start_timeout)
+
+    def __exit__(self, *exc):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+        self._log.close()
+
+    @property
+    def endpoint(self):
+        return self.info['endpoint']
+
+    @property
+    def key_file(self):
+        return self.info.get('key_file') or os.path.join(self.state_dir, 'service-account.json')
+
+    @property
+    def token_file(self):
+        return self.info.get('token_file') or os.path.join(self.state_dir, 'access-token')
+
+    def _admin(self, action, body=None):
+        import requests
+        r = requests.post('%s/_emulator/%s' % (self.endpoint, action), json=body or {}, timeout=120,
+                          proxies={'http': None, 'https': None})
+        r.raise_for_status()
+        return r.json()
+
+    def set_faults(self, fault_rate=0.0, lost_rate=0.0, seed=None, budget=None):
+        return self._admin('faults', {'fault_rate': fault_rate, 'lost_rate': lost_rate, 'seed': seed,
+                                      'budget': budget})
+
+    def stats(self):
+        import requests
+        return requests.get(self.endpoint + '/_emulator/stats', timeout=30,
+                            proxies={'http': None, 'https': None}).json()
 
 
 class RequestWindow:

@@ -35,7 +35,7 @@ def gateway_names(n):
 def forks_inventory(path, n):
     lines = ['[gateways]']
     for i, name in enumerate(gateway_names(n)):
-        lines.append('%s gce_zone=%s ansible_connection=local ansible_python_interpreter=auto_silent'
+        lines.append('%s gce_zone=%s ansible_connection=local'
                      % (name, ZONES[i % len(ZONES)]))
     return common.write_yaml(path, '\n'.join(lines) + '\n')
 
@@ -97,7 +97,7 @@ def run_one(work, env, n, how, latency):
         if how == 'forks':
             inv = forks_inventory(os.path.join(work, 'fleet-%d.ini' % n), n)
             pb = common.write_yaml(os.path.join(work, 'fleet.yml'), FORKS_PLAYBOOK)
-            cmd = ['ansible-playbook', '-i', inv, '--forks', str(max(n, 1)), pb]
+            cmd = ['ansible-playbook', '-i', inv, '--forks', str(max(n, 1))] + common.LOCAL_PYTHON + [pb]
         else:
             gws = [{'name': name, 'zone': ZONES[i % len(ZONES)]} for i, name in enumerate(gateway_names(n))]
             extra = {'openclaw_gcp_project': common.PROJECT, 'openclaw_gcp_gateways': gws,
@@ -105,7 +105,7 @@ def run_one(work, env, n, how, latency):
             extra_file = os.path.join(work, 'extra-%d.json' % n)
             with open(extra_file, 'w') as f:
                 json.dump(extra, f)
-            cmd = ['ansible-playbook', '-i', 'localhost,', '-l', 'localhost', '--forks', '20',
+            cmd = ['ansible-playbook', '-i', 'localhost,', '-l', 'localhost', '--forks', '20'] + common.LOCAL_PYTHON + [
                    '-e', '@' + extra_file, os.path.join(common.ROOT, 'playbooks', 'provision.yml')]
         window = common.RequestWindow(emu).start()
         m = common.run_measured(cmd, penv, timeout=1200)

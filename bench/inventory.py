@@ -31,7 +31,8 @@ ZONES = [
     'europe-west1-b', 'europe-west1-c', 'europe-west1-d', 'europe-west4-a', 'europe-west4-b',
     'europe-north1-a', 'asia-east1-a', 'asia-east1-b', 'asia-northeast1-a', 'australia-southeast1-a',
 ]
-SELECTED_ZONES = ['us-central1-a', 'europe-west1-b', 'asia-east1-a']
+# Odd zone indexes: preload puts instance k in ZONES[(k-1) % 24], and gateways are k = 10, 20, ...
+SELECTED_ZONES = ['us-central1-b', 'europe-west1-c', 'asia-east1-b']
 GATEWAY_EVERY = 10
 SIZES = [100, 1000, 5000]
 

@@ -26,6 +26,7 @@ from bench.https_proxy import InterceptingProxy
 
 ZONE = 'us-central1-a'
 IMAGE = 'projects/debian-cloud/global/images/family/debian-12'
+LATENCY = 1.0  # seconds each emulated operation takes
 STEPS = ['create', 'no-op', 'resize (RUNNING)', 'delete']
 
 
@@ -132,7 +133,7 @@ def run(runs=3):
     env['ANSIBLE_STDOUT_CALLBACK'] = 'ansible.posix.json'
     env['ANSIBLE_CALLBACK_RESULT_FORMAT'] = 'json'
     samples = {}
-    with common.workdir('lifecycle') as work, common.emulator(os.path.join(work, 'emu')) as emu, \
+    with common.workdir('lifecycle') as work, common.emulator(os.path.join(work, 'emu'), latency=LATENCY) as emu, \
             InterceptingProxy(emu.endpoint) as proxy:
         genv = dict(env, **proxy.env())
         for i in range(runs):
@@ -141,7 +142,7 @@ def run(runs=3):
                 for step in STEPS:
                     pb = playbook(os.path.join(work, 'step.yml'), make(emu, name, step))
                     window = common.RequestWindow(emu).start()
-                    m = common.run_measured(['ansible-playbook', '-i', 'localhost,', pb], penv)
+                    m = common.run_measured(['ansible-playbook', '-i', 'localhost,'] + common.LOCAL_PYTHON + [pb], penv)
                     window.stop()
                     s = window.summary()
                     try:

@@ -11,13 +11,12 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from drillkit import BAD_INPUT_ROWS  # noqa: E402
+from drillkit import BAD_INPUT_ROWS, common  # noqa: E402
 
 
 @pytest.fixture(scope='module')
 def memory_emulator(tmp_path_factory):
-    from emulator.testing import Emulator
-    with Emulator(str(tmp_path_factory.mktemp('emu')), backend='memory') as emu:
+    with common.emulator(str(tmp_path_factory.mktemp('emu')), backend='memory') as emu:
         yield emu
 
 

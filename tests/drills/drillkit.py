@@ -29,7 +29,7 @@ def credentials(emu):
 
 
 def run_playbook(path, env, args=(), timeout=600):
-    cmd = ['ansible-playbook', '-i', 'localhost,', '-l', 'localhost'] + list(args) + [path]
+    cmd = ['ansible-playbook', '-i', 'localhost,', '-l', 'localhost'] + common.LOCAL_PYTHON + list(args) + [path]
     return common.run_measured(cmd, env, timeout=timeout)
 
 

@@ -54,10 +54,9 @@ def _failed_tasks(stdout):
 
 @pytest.mark.parametrize('path', ['site.yml provision', 'compute_instance forks'])
 def test_provision_survives_transient_and_lost_responses(path, tmp_path):
-    from emulator.testing import Emulator
     tmp = str(tmp_path)
     seed = 11 if path.startswith('site') else 12
-    with Emulator(os.path.join(tmp, 'emu'), backend='memory', latency=0.2, fault_rate=FAULT_RATE,
+    with common.emulator(os.path.join(tmp, 'emu'), backend='memory', latency=0.2, fault_rate=FAULT_RATE,
                   lost_rate=LOST_RATE, fault_seed=seed) as emu:
         env = dict(drill_env(), **credentials(emu))
         names = _names(GATEWAYS)
@@ -67,7 +66,7 @@ def test_provision_survives_transient_and_lost_responses(path, tmp_path):
                      'openclaw_gcp_ssh_key_file': os.path.join(tmp, 'ssh', 'id_ed25519')}
             with open(os.path.join(tmp, 'extra.json'), 'w') as f:
                 json.dump(extra, f)
-            cmd = ['ansible-playbook', '-i', 'localhost,', '-l', 'localhost', '-e', '@' + os.path.join(tmp, 'extra.json'),
+            cmd = ['ansible-playbook', '-i', 'localhost,', '-l', 'localhost'] + common.LOCAL_PYTHON + ['-e', '@' + os.path.join(tmp, 'extra.json'),
                    os.path.join(common.ROOT, 'playbooks', 'provision.yml')]
         else:
             inv = os.path.join(tmp, 'inv.ini')
@@ -77,7 +76,7 @@ def test_provision_survives_transient_and_lost_responses(path, tmp_path):
             pb = os.path.join(tmp, 'forks.yml')
             with open(pb, 'w') as f:
                 f.write(FORKS_PLAYBOOK)
-            cmd = ['ansible-playbook', '-i', inv, '--forks', str(GATEWAYS), pb]
+            cmd = ['ansible-playbook', '-i', inv, '--forks', str(GATEWAYS)] + common.LOCAL_PYTHON + [pb]
 
         window = common.RequestWindow(emu).start()
         m = common.run_measured(cmd, env, timeout=900)
