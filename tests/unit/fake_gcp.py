@@ -152,7 +152,10 @@ class FakeGoogle(object):
         if error_body:
             op['error'] = error_body
         self.operations[name] = op
-        return op
+        # like Google: the answer to the mutation is still RUNNING; the wait method says DONE
+        pending = dict(op, status='RUNNING')
+        pending.pop('error', None)
+        return pending
 
     def add_instance(self, name='vm1', zone='us-central1-a', machine_type='e2-small', status='RUNNING', **extra):
         inst = {
