@@ -33,7 +33,9 @@ def main():
         "import sys\n"
         f"sys.path.insert(0, {str(wheels[0])!r})\n"
         "from pip._internal.cli.main import main\n"
-        "sys.exit(main(['install', '--no-cache-dir'] + sys.argv[1:]))\n"
+        "# get-pip.py's own flags; pip install does not know them.\n"
+        "args = [a for a in sys.argv[1:] if a not in ('--no-setuptools', '--no-wheel')]\n"
+        "sys.exit(main(['install', '--no-cache-dir'] + args))\n"
     )
     if not script.exists() or script.read_text() != text:
         script.write_text(text)
