@@ -4,6 +4,7 @@
 # The trixie source is added with a pin so that nothing else is ever taken from it.
 set -euo pipefail
 [ "$(id -u)" = 0 ] || { echo "compose-from-trixie: needs root" >&2; exit 1; }
+# shellcheck source=/dev/null
 . /etc/os-release
 if [ "${VERSION_CODENAME:-}" != bookworm ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null

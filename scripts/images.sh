@@ -107,10 +107,10 @@ fetch_node() {
 docker info >/dev/null 2>&1 || die "no Docker engine answers (run make setup)"
 
 # VM images: Debian 12 and 13.
-for pair in "12 bookworm" "13 trixie"; do
-  set -- $pair
-  rootfs_image "openclaw-gcp/rootfs:$2" "$2" "$VM_PACKAGES"
-  build_image "openclaw-gcp/vm:debian-$1" "$root/images/vm" "openclaw-gcp/rootfs:$2" "vm"
+for pair in 12:bookworm 13:trixie; do
+  version="${pair%%:*}" suite="${pair#*:}"
+  rootfs_image "openclaw-gcp/rootfs:$suite" "$suite" "$VM_PACKAGES"
+  build_image "openclaw-gcp/vm:debian-$version" "$root/images/vm" "openclaw-gcp/rootfs:$suite" "vm"
 done
 
 # Node 24 base image.

@@ -6,7 +6,7 @@ set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=scripts/env.sh
 . "$here/env.sh"
-cd "$OPENCLAW_GCP_ROOT"
+cd "$OPENCLAW_GCP_ROOT" || exit 1
 fail=0
 step() { printf '\n==> %s\n' "$*"; }
 

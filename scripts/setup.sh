@@ -22,7 +22,9 @@ apt_install() {
   local missing=()
   for p in "$@"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p"); done
   [ ${#missing[@]} -eq 0 ] && return 0
-  is_root && is_debian || die "missing system packages: ${missing[*]} (install them, or run make setup as root on Debian)"
+  if ! is_root || ! is_debian; then
+    die "missing system packages: ${missing[*]} (install them, or run make setup as root on Debian)"
+  fi
   if [ "$apt_updated" = 0 ]; then apt-get update -qq; apt_updated=1; fi
   log "apt-get install ${missing[*]}"
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
@@ -55,6 +57,7 @@ command -v debootstrap >/dev/null || need_pkgs+=(debootstrap)
 command -v ssh >/dev/null || need_pkgs+=(openssh-client)
 command -v rsync >/dev/null || need_pkgs+=(rsync)
 command -v curl >/dev/null || need_pkgs+=(curl)
+command -v shellcheck >/dev/null || need_pkgs+=(shellcheck)   # ansible-test sanity checks our scripts with it
 [ ${#need_pkgs[@]} -eq 0 ] || apt_install "${need_pkgs[@]}"
 
 docker_answers() { timeout 10 docker info >/dev/null 2>&1; }

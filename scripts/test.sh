@@ -14,7 +14,7 @@ set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=scripts/env.sh
 . "$here/env.sh"
-cd "$OPENCLAW_GCP_ROOT"
+cd "$OPENCLAW_GCP_ROOT" || exit 1
 
 all="lint unit collection emulator integration drills molecule e2e"
 suites="${*:-${OPENCLAW_GCP_TEST_SUITES:-$all}}"
