@@ -389,11 +389,11 @@ def playbook_failure(stdout):
             for res in task.get('hosts', {}).values():
                 if res.get('failed') and not res.get('ignore_errors'):
                     msg = res.get('msg')
-                    if not msg and res.get('results'):
-                        for item in res['results']:
-                            if item.get('failed'):
-                                msg = item.get('msg')
-                                break
+                    for item in res.get('results') or []:
+                        # a loop: the failed item's own message says more than "One or more items failed"
+                        if isinstance(item, dict) and item.get('failed') and item.get('msg'):
+                            msg = item['msg']
+                            break
                     return task.get('task', {}).get('name'), msg
                 if res.get('unreachable'):
                     return task.get('task', {}).get('name'), res.get('msg')

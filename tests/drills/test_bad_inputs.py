@@ -95,7 +95,7 @@ CASES = [
      {INSTANCE: {'name': PROTECTED, 'zone': ZONE, 'state': 'absent'}}, None, r'(?i)deletion[ _]protection'),
     ('token-wrong', 'access token that the API rejects', 'task', _vm(),
      _env_set(GCP_AUTH_KIND='accesstoken', GCP_ACCESS_TOKEN='ya29.not-a-valid-token', GCP_SERVICE_ACCOUNT_FILE=None),
-     r'(?i)(401|unauthenticated|invalid.*(credential|token))'),
+     r'(?i)(401|unauthenticated|rejected|invalid|expired)'),
     ('key-unknown', 'service-account key the token endpoint does not know', 'task', _vm(), _unknown_key,
      r'(?i)(token|invalid_grant|invalid_client|unauthor)'),
     ('credentials-missing', 'auth_kind serviceaccount without a key', 'task', _vm(),
