@@ -517,6 +517,14 @@ class Handler(BaseHTTPRequestHandler):
         emulator = self.server.emulator
         status, body, faulted = emulator.handle(self.command, self.path, self.headers, raw)
         data = b"" if body is None else json.dumps(body, indent=1).encode()
+        parsed = urllib.parse.urlsplit(self.path)
+        path = urllib.parse.unquote(parsed.path)
+        # Logged before answering: a client that got its answer finds its line in the log.
+        emulator.log.record({
+            "ts": round(started, 6), "method": self.command, "path": path,
+            "query": parsed.query, "status": status, "api": emulator.api_of(path),
+            "write": emulator.is_write(self.command, path) and status != 405,
+            "faulted": faulted, "ms": round((time.time() - started) * 1000, 2)})
         self.send_response(status)
         if body is not None:
             self.send_header("Content-Type", "application/json; charset=UTF-8")
@@ -526,13 +534,6 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Vary", "Origin, X-Origin, Referer")
         self._headers_buffer.append(b"\r\n" + data)
         self.flush_headers()
-        parsed = urllib.parse.urlsplit(self.path)
-        path = urllib.parse.unquote(parsed.path)
-        emulator.log.record({
-            "ts": round(started, 6), "method": self.command, "path": path,
-            "query": parsed.query, "status": status, "api": emulator.api_of(path),
-            "write": emulator.is_write(self.command, path) and status != 405,
-            "faulted": faulted, "ms": round((time.time() - started) * 1000, 2)})
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
 
