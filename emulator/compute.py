@@ -199,7 +199,7 @@ class Compute:
         body = req.body or {}
         with self.store.lock:
             proj = self.project(project)
-            if body.get("fingerprint") != proj["metadata"]["fingerprint"]:
+            if not util.same_fingerprint(body.get("fingerprint"), proj["metadata"]["fingerprint"]):
                 raise condition_not_met("Supplied fingerprint does not match current metadata "
                                         "fingerprint.")
             items = validate_metadata_items(body.get("items"), "metadata")
@@ -979,7 +979,7 @@ class Compute:
             self.zone(zone)
             inst = self._instance(proj, zone, name)
             labels = validate_labels(body.get("labels"), "labels")
-            if body.get("labelFingerprint") != inst["labelFingerprint"]:
+            if not util.same_fingerprint(body.get("labelFingerprint"), inst["labelFingerprint"]):
                 raise condition_not_met("Labels fingerprint either invalid or resource labels "
                                         "have changed")
             inst["labels"] = labels
@@ -996,7 +996,7 @@ class Compute:
             self.zone(zone)
             inst = self._instance(proj, zone, name)
             tags = validate_tags(body.get("items"), "tags.items")
-            if body.get("fingerprint") != inst["tags"]["fingerprint"]:
+            if not util.same_fingerprint(body.get("fingerprint"), inst["tags"]["fingerprint"]):
                 raise condition_not_met("Supplied fingerprint does not match current tags "
                                         "fingerprint.")
             inst["tags"] = {"fingerprint": util.fingerprint([tags, inst["id"], util.etag()])}
@@ -1014,7 +1014,7 @@ class Compute:
             self.zone(zone)
             inst = self._instance(proj, zone, name)
             items = validate_metadata_items(body.get("items"), "metadata")
-            if body.get("fingerprint") != inst["metadata"]["fingerprint"]:
+            if not util.same_fingerprint(body.get("fingerprint"), inst["metadata"]["fingerprint"]):
                 raise condition_not_met("Supplied fingerprint does not match current metadata "
                                         "fingerprint.")
             inst["metadata"] = {"kind": "compute#metadata", "items": items,

@@ -81,3 +81,19 @@ def segment(ref, collection):
         if part == collection:
             return parts[i + 1]
     return None
+
+
+def _fingerprint_bytes(text):
+    text = text.strip().replace("-", "+").replace("_", "/")
+    return base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
+
+
+def same_fingerprint(given, current):
+    """Fingerprints are bytes: clients may send them in standard or URL-safe base64 (gcloud
+    re-encodes them URL-safe)."""
+    if not isinstance(given, str) or not given:
+        return False
+    try:
+        return _fingerprint_bytes(given) == _fingerprint_bytes(current)
+    except (ValueError, TypeError):
+        return given == current

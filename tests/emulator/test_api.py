@@ -406,3 +406,21 @@ def test_unknown_operation_is_404(session, emu):
     assert answer.status_code == 404 and reason(answer) == "notFound"
     answer = session.post(compute(emu, "global/operations/operation-0-nope/wait"))
     assert answer.status_code == 404
+
+
+def test_fingerprints_are_accepted_url_safe(session, emu):
+    """gcloud decodes fingerprints (bytes) and sends them back URL-safe base64-encoded."""
+    inst = create(session, emu, "fp-urlsafe")
+    url = compute(emu, "zones/%s/instances/fp-urlsafe/setLabels" % ZONE)
+    fingerprint = inst["labelFingerprint"]
+    for attempt in range(200):
+        if "+" in fingerprint or "/" in fingerprint:
+            break
+        wait(session, emu, session.post(url, json={"labels": {"n": str(attempt)},
+                                                   "labelFingerprint": fingerprint}).json())
+        fingerprint = session.get(compute(emu, "zones/%s/instances/fp-urlsafe"
+                                          % ZONE)).json()["labelFingerprint"]
+    assert "+" in fingerprint or "/" in fingerprint
+    urlsafe = fingerprint.replace("+", "-").replace("/", "_")
+    answer = session.post(url, json={"labels": {"n": "last"}, "labelFingerprint": urlsafe})
+    assert answer.status_code == 200, answer.text
