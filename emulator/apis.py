@@ -404,6 +404,49 @@ class Apis:
         return 200, self._lro("dp", {"@type": "type.googleapis.com/google.cloud."
                                      "resourcemanager.v3.DeleteProjectMetadata"}, response)
 
+    def update_project(self, req, project):
+        body = req.body or {}
+        mask = [m.strip() for m in (req.query.get("updateMask") or "").split(",") if m.strip()]
+        with self.store.lock:
+            proj = self._crm_project(project, "resourcemanager.projects.update")
+            if proj["state"] != "ACTIVE":
+                raise _error(400, "FAILED_PRECONDITION", "Project is not active.",
+                             reason="failedPrecondition")
+            for field in mask or ["displayName", "labels"]:
+                if field == "displayName":
+                    name = body.get("displayName") or ""
+                    if len(name) > 30 or not re.match(r"^[A-Za-z0-9 '!-]*$", name):
+                        raise _error(400, "INVALID_ARGUMENT", "field [display_name] has issue "
+                                     "[invalid display name]", reason="badRequest")
+                    proj["displayName"] = name or proj["projectId"]
+                elif field == "labels":
+                    from .compute import validate_labels  # pylint: disable=import-outside-toplevel
+                    proj["labels"] = validate_labels(body.get("labels") or {})
+                else:
+                    raise _error(400, "INVALID_ARGUMENT", "Invalid update mask path: %s" % field,
+                                 reason="badRequest")
+            proj["updateTime"] = util.zulu()
+            proj["etag"] = util.etag()
+            self.store.touch()
+            response = {"@type": "type.googleapis.com/google.cloud.resourcemanager.v3.Project",
+                        **self.project_v3(proj)}
+        return 200, self._lro("up", {"@type": "type.googleapis.com/google.cloud."
+                                     "resourcemanager.v3.UpdateProjectMetadata"}, response)
+
+    def undelete_project(self, req, project):
+        with self.store.lock:
+            proj = self._crm_project(project, "resourcemanager.projects.undelete")
+            if proj["state"] != "DELETE_REQUESTED":
+                raise _error(400, "FAILED_PRECONDITION", "Project is not in DELETE_REQUESTED "
+                             "state.", reason="failedPrecondition")
+            proj["state"] = "ACTIVE"
+            proj["updateTime"] = util.zulu()
+            self.store.touch()
+            response = {"@type": "type.googleapis.com/google.cloud.resourcemanager.v3.Project",
+                        **self.project_v3(proj)}
+        return 200, self._lro("udp", {"@type": "type.googleapis.com/google.cloud."
+                                      "resourcemanager.v3.UndeleteProjectMetadata"}, response)
+
     def get_iam_policy(self, req, project):
         with self.store.lock:
             proj = self._crm_project(project, "resourcemanager.projects.getIamPolicy")

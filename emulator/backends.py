@@ -25,6 +25,15 @@ class MemoryBackend:
     def apply_metadata(self, inst):
         pass
 
+    def suspend(self, inst):
+        pass
+
+    def resume(self, inst):
+        pass
+
+    def reset(self, inst):
+        return {}
+
     def adopt(self, store):
         """After a restart: finish what was in flight (nothing runs any more)."""
         settle_in_flight(store)
@@ -37,7 +46,8 @@ def settle_in_flight(store, status_of=None):
     """Bring instances and operations left mid-flight by a previous run to a final state.
 
     ``status_of(inst)`` may report the real state (``RUNNING``/``TERMINATED``/None = gone)."""
-    final = {"PROVISIONING": "RUNNING", "STAGING": "RUNNING", "STOPPING": "TERMINATED"}
+    final = {"PROVISIONING": "RUNNING", "STAGING": "RUNNING", "STOPPING": "TERMINATED",
+             "SUSPENDING": "SUSPENDED"}
     with store.lock:
         for project in store.projects.values():
             if project["state"] == "CREATING":

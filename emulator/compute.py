@@ -1034,6 +1034,110 @@ class Compute:
             j.sleep(latency)
         return self._zone_op(req, proj, zone, inst, "setMetadata", job)
 
+    def set_deletion_protection(self, req, project, zone, name):
+        value = str(req.query.get("deletionProtection", "true")).lower()
+        if value not in ("true", "false"):
+            raise invalid("deletionProtection", value, "Must be a boolean.")
+        with self.store.lock:
+            proj = self.project(project)
+            self.zone(zone)
+            inst = self._instance(proj, zone, name)
+            inst["deletionProtection"] = value == "true"
+            self._refingerprint(inst)
+            self.store.touch()
+        latency = self.latency
+        return self._zone_op(req, proj, zone, inst, "setDeletionProtection",
+                             lambda j: j.sleep(latency))
+
+    def set_service_account(self, req, project, zone, name):
+        body = req.body or {}
+        with self.store.lock:
+            proj = self.project(project)
+            self.zone(zone)
+            inst = self._instance(proj, zone, name)
+            if inst["status"] != "TERMINATED" or inst.get("_deleting"):
+                raise not_ready("projects/%s/zones/%s/instances/%s" % (project, zone, name))
+            email = body.get("email") or ""
+            if email == "default":
+                email = "%s-compute@developer.gserviceaccount.com" % proj["number"]
+            if email and "@" not in email:
+                raise invalid("email", email, "Must be a service account email.")
+            scopes = list(body.get("scopes") or [])
+            inst["serviceAccounts"] = [{"email": email, "scopes": scopes}] if email else []
+            self._refingerprint(inst)
+            self.store.touch()
+        latency = self.latency
+        return self._zone_op(req, proj, zone, inst, "setServiceAccount",
+                             lambda j: j.sleep(latency))
+
+    def suspend_instance(self, req, project, zone, name):
+        with self.store.lock:
+            proj = self.project(project)
+            self.zone(zone)
+            inst = self._instance(proj, zone, name)
+            key = (project, zone, name, inst["id"])
+            if inst["status"] == "SUSPENDED":
+                return self._zone_op(req, proj, zone, inst, "suspend", lambda j: None, sync=True)
+            if inst["status"] != "RUNNING" or inst.get("_deleting"):
+                raise not_ready("projects/%s/zones/%s/instances/%s" % (project, zone, name))
+            inst["status"] = "SUSPENDING"
+            self.store.touch()
+        latency = self.latency
+
+        def job(j):
+            with self.store.lock:
+                snap = copy.deepcopy(self._get(key))
+            if snap is None:
+                return
+            self.backend.suspend(snap)
+            j.sleep(latency)
+            self._transition(key, ("SUSPENDING",), "SUSPENDED")
+        return self._zone_op(req, proj, zone, inst, "suspend", job)
+
+    def resume_instance(self, req, project, zone, name):
+        with self.store.lock:
+            proj = self.project(project)
+            self.zone(zone)
+            inst = self._instance(proj, zone, name)
+            key = (project, zone, name, inst["id"])
+            if inst["status"] == "RUNNING":
+                return self._zone_op(req, proj, zone, inst, "resume", lambda j: None, sync=True)
+            if inst["status"] != "SUSPENDED" or inst.get("_deleting"):
+                raise not_ready("projects/%s/zones/%s/instances/%s" % (project, zone, name))
+            inst["status"] = "STAGING"
+            self.store.touch()
+        latency = self.latency
+
+        def job(j):
+            with self.store.lock:
+                snap = copy.deepcopy(self._get(key))
+            if snap is None:
+                return
+            self.backend.resume(snap)
+            j.sleep(latency)
+            self._transition(key, ("STAGING",), "RUNNING")
+        return self._zone_op(req, proj, zone, inst, "resume", job)
+
+    def reset_instance(self, req, project, zone, name):
+        with self.store.lock:
+            proj = self.project(project)
+            self.zone(zone)
+            inst = self._instance(proj, zone, name)
+            key = (project, zone, name, inst["id"])
+            if inst["status"] != "RUNNING" or inst.get("_deleting"):
+                raise not_ready("projects/%s/zones/%s/instances/%s" % (project, zone, name))
+        latency = self.latency
+
+        def job(j):
+            with self.store.lock:
+                snap = copy.deepcopy(self._get(key))
+            if snap is None:
+                return
+            updates = self.backend.reset(snap)
+            j.sleep(latency)
+            self._transition(key, ("RUNNING",), "RUNNING", updates, started=True)
+        return self._zone_op(req, proj, zone, inst, "reset", job)
+
     # -- operations ------------------------------------------------------------------------
     def get_operation(self, req, project, name, zone=None):
         scope = "zones/" + zone if zone else "global"

@@ -325,6 +325,41 @@ class DockerBackend:
             if container is not None and container.status == "running":
                 self._apply_users(container, inst)
 
+    def suspend(self, inst):
+        if inst.get("_preloaded"):
+            return
+        cname = container_name(*_where(inst))
+        with self._lock(cname):
+            container = self._container(cname)
+            if container is not None:
+                container.pause()
+
+    def resume(self, inst):
+        if inst.get("_preloaded"):
+            return
+        cname = container_name(*_where(inst))
+        with self._lock(cname):
+            container = self._container(cname)
+            if container is None:
+                raise OperationFailed("RESOURCE_NOT_FOUND", "Container %s is gone." % cname, 404)
+            container.reload()
+            if container.status == "paused":
+                container.unpause()
+
+    def reset(self, inst):
+        if inst.get("_preloaded"):
+            return {}
+        cname = container_name(*_where(inst))
+        with self._lock(cname):
+            container = self._container(cname)
+            if container is None:
+                raise OperationFailed("RESOURCE_NOT_FOUND", "Container %s is gone." % cname, 404)
+            container.kill()
+            container.start()
+            updates = self._boot(container, inst, inst.get("_loopback"))
+            updates["_users"] = sorted(ssh_users(inst))
+            return updates
+
     def adopt(self, store):
         """After a restart: match instances to their containers (running/exited/gone)."""
         with store.lock:
@@ -341,7 +376,8 @@ class DockerBackend:
             container = self._container(container_name(*_where(inst)))
             if container is None:
                 return None
-            return "RUNNING" if container.status == "running" else "TERMINATED"
+            return {"running": "RUNNING", "paused": "SUSPENDED"}.get(container.status,
+                                                                     "TERMINATED")
         settle_in_flight(store, status_of)
 
     def close(self):

@@ -424,3 +424,30 @@ def test_fingerprints_are_accepted_url_safe(session, emu):
     urlsafe = fingerprint.replace("+", "-").replace("/", "_")
     answer = session.post(url, json={"labels": {"n": "last"}, "labelFingerprint": urlsafe})
     assert answer.status_code == 200, answer.text
+
+
+def test_deletion_protection_service_account_suspend_resume_reset(session, emu):
+    create(session, emu, "guarded-1")
+    base = compute(emu, "zones/%s/instances/guarded-1" % ZONE)
+    wait(session, emu, session.post(base + "/setDeletionProtection",
+                                    params={"deletionProtection": "true"}).json())
+    assert session.get(base).json()["deletionProtection"] is True
+    refused = session.delete(base)
+    assert refused.status_code == 400 and reason(refused) == "resourceInUseByAnotherResource"
+    wait(session, emu, session.post(base + "/setDeletionProtection",
+                                    params={"deletionProtection": "false"}).json())
+
+    account = {"email": "openclaw-automation@%s.iam.gserviceaccount.com" % PROJECT,
+               "scopes": ["https://www.googleapis.com/auth/cloud-platform"]}
+    running = session.post(base + "/setServiceAccount", json=account)
+    assert running.status_code == 400 and reason(running) == "resourceNotReady"
+    wait(session, emu, session.post(base + "/suspend").json())
+    assert session.get(base).json()["status"] == "SUSPENDED"
+    assert session.post(base + "/reset").status_code == 400
+    wait(session, emu, session.post(base + "/resume").json())
+    assert session.get(base).json()["status"] == "RUNNING"
+    assert "error" not in wait(session, emu, session.post(base + "/reset").json())
+    wait(session, emu, session.post(base + "/stop").json())
+    wait(session, emu, session.post(base + "/setServiceAccount", json=account).json())
+    assert session.get(base).json()["serviceAccounts"] == [account]
+    assert "error" not in wait(session, emu, session.delete(base).json())

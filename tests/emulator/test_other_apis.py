@@ -120,3 +120,28 @@ def test_compute_default_service_account_on_instances(session, emu):
     assert answer.status_code == 200
     inst = session.get(compute(emu, "zones/%s/instances/sa-default" % ZONE)).json()
     assert inst["serviceAccounts"][0]["email"].endswith("-compute@developer.gserviceaccount.com")
+
+
+def test_project_update_delete_undelete(session, emu):
+    crm = emu.endpoint + "/cloudresourcemanager/v3/projects"
+    lro_done(session, emu, "cloudresourcemanager/v3",
+             session.post(crm, json={"projectId": "oc-lifecycle-1"}).json())
+    op = session.patch(crm + "/oc-lifecycle-1", params={"updateMask": "displayName,labels"},
+                       json={"displayName": "Life cycle", "labels": {"env": "dev"}}).json()
+    assert lro_done(session, emu, "cloudresourcemanager/v3", op)["response"]["labels"] == {
+        "env": "dev"}
+    got = session.get(crm + "/oc-lifecycle-1").json()
+    assert got["displayName"] == "Life cycle" and got["labels"] == {"env": "dev"}
+    bad = session.patch(crm + "/oc-lifecycle-1", params={"updateMask": "labels"},
+                        json={"labels": {"Bad": "x"}})
+    assert bad.status_code == 400
+    lro_done(session, emu, "cloudresourcemanager/v3", session.delete(crm + "/oc-lifecycle-1"
+                                                                     ).json())
+    assert session.get(crm + "/oc-lifecycle-1").json()["state"] == "DELETE_REQUESTED"
+    assert session.get(emu.endpoint + "/compute/v1/projects/oc-lifecycle-1/zones"
+                       ).status_code == 404
+    lro_done(session, emu, "cloudresourcemanager/v3",
+             session.post(crm + "/oc-lifecycle-1:undelete", json={}).json())
+    assert session.get(crm + "/oc-lifecycle-1").json()["state"] == "ACTIVE"
+    again = session.post(crm + "/oc-lifecycle-1:undelete", json={})
+    assert again.status_code == 400
