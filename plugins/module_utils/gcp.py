@@ -426,7 +426,7 @@ class GcpClient(object):
             raise GcpError(missing_required_lib('google-auth'))
         problem = check_auth_params(self.params)
         if problem:
-            raise GcpError(problem[0].upper() + problem[1:] + '.')
+            raise GcpError(problem + '.')
         kind = resolve_auth_kind(self.params)
         scopes = self.params.get('scopes') or DEFAULT_SCOPES
         try:

@@ -207,7 +207,14 @@ def main():
     actions = []
 
     def read():
-        return client.get('cloudresourcemanager_v3', path, 'read', resource)
+        # Google answers 403 (not 404) for a project that does not exist, so that ids of projects
+        # one may not see are not revealed: treat it as absent; a create then says what is wrong.
+        try:
+            return client.get('cloudresourcemanager_v3', path, 'read', resource)
+        except GcpError as exc:
+            if exc.status == 403:
+                return None
+            raise
 
     def read_billing():
         return client.get('cloudbilling', path + '/billingInfo', 'read billing of', resource, allow_404=False)
