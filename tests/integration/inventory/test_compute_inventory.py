@@ -20,7 +20,6 @@ from pathlib import Path
 from urllib.parse import parse_qs
 
 import pytest
-import requests
 
 from emulator.testing import Emulator
 
@@ -35,12 +34,6 @@ def emu(tmp_path):
         yield emulator
 
 
-def admin(emu, action, body=None):
-    response = requests.post('%s/_emulator/%s' % (emu.endpoint, action), json=body or {}, timeout=30)
-    response.raise_for_status()
-    return response.json()
-
-
 def environment(emu, **extra):
     env = dict(os.environ)
     env.update(emu.env())
@@ -53,12 +46,24 @@ def new_requests(emu, before):
     return [r for r in emu.requests()[before:] if r.get('api') != 'admin']
 
 
-def ansible_inventory(emu, source, *args, env=None, check=True):
+def plain(value):
+    """ansible-inventory marks untrusted (unsafe) strings as {"__ansible_unsafe": "..."}: unwrap."""
+    if isinstance(value, dict):
+        if set(value) == {'__ansible_unsafe'}:
+            return value['__ansible_unsafe']
+        return dict((k, plain(v)) for k, v in value.items())
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value
+
+
+def ansible_inventory(emu, source, *args, env=None, check=True, raw=False):
     proc = subprocess.run(['ansible-inventory', '-i', str(source), '--list', *args], cwd=ROOT,
                           env=env or environment(emu), capture_output=True, text=True, timeout=300)
     if check:
         assert proc.returncode == 0, proc.stderr
-        return json.loads(proc.stdout), proc
+        data = json.loads(proc.stdout)
+        return (data if raw else plain(data)), proc
     return None, proc
 
 
@@ -78,7 +83,7 @@ def aggregated_calls(reqs):
 
 def test_pages_not_zones(emu, tmp_path):
     """600 gateways among 1200 VMs in three zones: 2 requests with the label filter, 3 without."""
-    admin(emu, 'preload', {'project': PROJECT, 'zones': ZONES, 'count': 1200, 'gateway_every': 2, 'prefix': 'fleet'})
+    emu.preload(1200, zones=ZONES, gateway_every=2, prefix='fleet')
 
     before = len(emu.requests())
     inventory, dummy = ansible_inventory(emu, ROOT / 'inventory' / 'emulator.compute.yml')
@@ -116,6 +121,8 @@ def test_shipped_emulator_config_groups_and_host_vars(emu, tmp_path):
           hosts: localhost
           connection: local
           gather_facts: false
+          vars:
+            ansible_python_interpreter: "{{ ansible_playbook_python }}"
           tasks:
             - name: Create
               openclaw.gcp.compute_instance:
@@ -159,6 +166,13 @@ def test_shipped_emulator_config_groups_and_host_vars(emu, tmp_path):
     # group_vars/emulator.yml reaches the hosts through the `emulator` group
     assert 'StrictHostKeyChecking=no' in gw_a['ansible_ssh_common_args']
     assert gw_a['gateway_base_image'] == 'openclaw-gcp/node:24-bookworm-slim'
+
+    # values from the API are marked unsafe (never templated); group_vars values are not
+    raw, dummy = ansible_inventory(emu, ROOT / 'inventory' / 'emulator.compute.yml', raw=True)
+    raw_a = raw['_meta']['hostvars']['gw-a']
+    assert raw_a['gce_name'] == {'__ansible_unsafe': 'gw-a'}
+    assert raw_a['gce_labels']['openclaw-role'] == {'__ansible_unsafe': 'gateway'}
+    assert raw_a['docker_source'] == 'distro'
 
     # the status filter goes to the server too
     config = write_config(tmp_path, '''
@@ -222,11 +236,11 @@ def test_refresh_inventory_in_a_playbook_sees_a_new_vm(emu, tmp_path):
 
 
 def test_transient_faults_are_retried(emu, tmp_path):
-    """30% of requests answered 429/500/503: same inventory, the failed pages asked again."""
-    admin(emu, 'preload', {'project': PROJECT, 'zones': ZONES, 'count': 1100, 'gateway_every': 1, 'prefix': 'gw'})
+    """Requests answered 429/500/503 (seeded, at most 4): same inventory, failed pages asked again."""
+    emu.preload(1100, zones=ZONES, gateway_every=1, prefix='gw')
     clean, dummy = ansible_inventory(emu, ROOT / 'inventory' / 'emulator.compute.yml')
 
-    emu.set_faults(fault_rate=0.3, seed=11, budget=50)
+    emu.set_faults(fault_rate=0.6, seed=3, budget=4)
     try:
         before = len(emu.requests())
         faulty, dummy = ansible_inventory(emu, ROOT / 'inventory' / 'emulator.compute.yml')
@@ -242,7 +256,7 @@ def test_transient_faults_are_retried(emu, tmp_path):
 
 
 def test_cache_then_flush(emu, tmp_path):
-    admin(emu, 'preload', {'project': PROJECT, 'zones': ZONES, 'count': 3, 'gateway_every': 1, 'prefix': 'c'})
+    emu.preload(3, zones=ZONES, gateway_every=1, prefix='c')
     config = write_config(tmp_path, '''
         plugin: openclaw.gcp.compute
         projects: [openclaw-demo]
@@ -255,7 +269,7 @@ def test_cache_then_flush(emu, tmp_path):
     first, dummy = ansible_inventory(emu, config)
     assert len(aggregated_calls(new_requests(emu, before))) == 1
 
-    admin(emu, 'preload', {'project': PROJECT, 'zones': ZONES, 'count': 2, 'gateway_every': 1, 'prefix': 'c'})
+    emu.preload(2, zones=ZONES, gateway_every=1, prefix='c')
     before = len(emu.requests())
     cached, dummy = ansible_inventory(emu, config)
     assert new_requests(emu, before) == []                       # served from the cache
