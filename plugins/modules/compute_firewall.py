@@ -17,7 +17,7 @@ description:
   - A rule that already matches costs a single GET and no write. Ports, source ranges and target
     tags are compared as sets, so their order does not matter.
 author:
-  - openclaw.gcp maintainers
+  - OpenClaw GCP maintainers (@openclaw)
 extends_documentation_fragment:
   - openclaw.gcp.gcp
 attributes:

@@ -23,7 +23,7 @@ description:
   - The boot image, boot disk size and type, network, subnetwork and external IP are set when the
     instance is created; later differences are reported as warnings and not changed.
 author:
-  - openclaw.gcp maintainers
+  - OpenClaw GCP maintainers (@openclaw)
 extends_documentation_fragment:
   - openclaw.gcp.gcp
 attributes:

@@ -19,7 +19,7 @@ description:
   - O(labels) and O(filter) are sent to Google as a server-side filter, so only matching instances
     travel; labels are checked again on the answer.
 author:
-  - openclaw.gcp maintainers
+  - OpenClaw GCP maintainers (@openclaw)
 extends_documentation_fragment:
   - openclaw.gcp.gcp
 attributes:

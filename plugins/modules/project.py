@@ -19,7 +19,7 @@ description:
   - V(absent) requests deletion (the project enters C(DELETE_REQUESTED) and Google removes it after 30 days);
     V(present) on such a project undeletes it.
 author:
-  - openclaw.gcp maintainers
+  - OpenClaw GCP maintainers (@openclaw)
 extends_documentation_fragment:
   - openclaw.gcp.gcp
 attributes:

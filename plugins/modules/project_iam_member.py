@@ -19,7 +19,7 @@ description:
   - A member that already has (or lacks) the role costs one policy read and no write.
   - Conditional bindings are never changed.
 author:
-  - openclaw.gcp maintainers
+  - OpenClaw GCP maintainers (@openclaw)
 extends_documentation_fragment:
   - openclaw.gcp.gcp
 attributes:

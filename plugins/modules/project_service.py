@@ -16,7 +16,7 @@ description:
   - Enables or disables one service with the Service Usage API and waits for the operation.
   - A service already in the wanted state costs a single GET and no write.
 author:
-  - openclaw.gcp maintainers
+  - OpenClaw GCP maintainers (@openclaw)
 extends_documentation_fragment:
   - openclaw.gcp.gcp
 attributes:

@@ -17,7 +17,7 @@ description:
   - An account that already matches costs a single GET and no write.
   - Grant it roles with M(openclaw.gcp.project_iam_member); this module creates no key.
 author:
-  - openclaw.gcp maintainers
+  - OpenClaw GCP maintainers (@openclaw)
 extends_documentation_fragment:
   - openclaw.gcp.gcp
 attributes:
@@ -190,9 +190,12 @@ def main():
                     account['displayName'] = params['display_name']
                 if params['description']:
                     account['description'] = params['description']
+
+                def created_already():
+                    found = read()
+                    return Applied(found) if found is not None else None
                 created = client.call('POST', 'iam', 'projects/%s/serviceAccounts' % project, 'create', resource,
-                                      body={'accountId': account_id, 'serviceAccount': account},
-                                      reconcile=lambda: (lambda found: Applied(found) if found is not None else None)(read()))
+                                      body={'accountId': account_id, 'serviceAccount': account}, reconcile=created_already)
                 after = summarize(created or read(), account_id, email)
         else:
             mask = []
