@@ -85,11 +85,24 @@ class Measured:
         return self
 
 
+GNU_TIME = '/usr/bin/time'
+
+
 def run_measured(cmd, env, cwd=ROOT, timeout=1800):
-    """Run ``cmd``; wall time and the peak RSS of it and its waited-for descendants (wait4)."""
+    """Run ``cmd``; wall time and the peak RSS of it and its waited-for descendants.
+
+    The peak comes from GNU time (%M) when it is installed: a child forked from this (large)
+    Python process would otherwise report our own RSS, inherited before exec, as its peak.
+    Without GNU time, wait4's ru_maxrss is used (an upper bound)."""
+    rss_file = None
+    argv = list(cmd)
+    if os.access(GNU_TIME, os.X_OK):
+        fd, rss_file = tempfile.mkstemp(prefix='bench-rss-')
+        os.close(fd)
+        argv = [GNU_TIME, '-q', '-f', '%M', '-o', rss_file] + argv
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.monotonic()
-        proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=out, stderr=err,
+        proc = subprocess.Popen(argv, env=env, cwd=cwd, stdout=out, stderr=err,
                                 stdin=subprocess.DEVNULL, start_new_session=True)
         deadline = start + timeout
         status = ru = None
@@ -104,9 +117,17 @@ def run_measured(cmd, env, cwd=ROOT, timeout=1800):
             time.sleep(0.02)
         wall = time.monotonic() - start
         proc.returncode = os.waitstatus_to_exitcode(status)
+        peak_kib = ru.ru_maxrss
+        if rss_file:
+            try:
+                with open(rss_file) as f:
+                    lines = [x for x in f.read().split() if x.isdigit()]
+                peak_kib = int(lines[-1]) if lines else peak_kib
+            finally:
+                os.unlink(rss_file)
         out.seek(0)
         err.seek(0)
-        return Measured(proc.returncode, wall, ru.ru_maxrss / 1024.0,
+        return Measured(proc.returncode, wall, peak_kib / 1024.0,
                         out.read().decode('utf-8', 'replace'), err.read().decode('utf-8', 'replace'), cmd)
 
 

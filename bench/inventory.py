@@ -95,7 +95,21 @@ def list_once(emu, config, env, out_path):
     s = window.summary()
     return {'wall': m.wall, 'maxrss_mib': m.maxrss_mib, 'requests': s['requests'],
             'token_exchanges': s['token_exchanges'], 'by_method': s['by_method'],
-            'hosts': len(hosts), 'host_names': hosts, 'warnings': _warnings(m.stderr)}
+            'hosts': len(hosts), 'host_names': hosts, 'warnings': _warnings(m.stderr), 'data': data}
+
+
+def static_copy(data, path):
+    """The same hosts, variables and groups as a static YAML-plugin (JSON) inventory: what
+    Ansible itself costs for this inventory, with no plugin and no HTTP at all."""
+    hostvars = (data.get('_meta') or {}).get('hostvars', {})
+    children = {}
+    for group, body in data.items():
+        if group in ('_meta', 'all', 'ungrouped') or not isinstance(body, dict):
+            continue
+        children[group] = {'hosts': {h: None for h in body.get('hosts', [])}}
+    with open(path, 'w') as f:
+        json.dump({'all': {'hosts': hostvars, 'children': children}}, f)
+    return path
 
 
 def _warnings(stderr):
@@ -120,6 +134,10 @@ def run(sizes=None, runs=3):
                                 ('google.cloud', google_config(work, emu, scenario), genv)):
                             samples = [list_once(emu, cfg, penv, os.path.join(work, 'out.json'))
                                        for _ in range(runs)]
+                            for smp in samples:
+                                data = smp.pop('data')
+                            if plugin == 'openclaw.gcp' and scenario == 'all':
+                                static = static_copy(data, os.path.join(work, 'static-%d.json' % n))
                             per[plugin] = {
                                 'wall_median': common.median([s['wall'] for s in samples]),
                                 'maxrss_mib_median': common.median([s['maxrss_mib'] for s in samples]),
@@ -131,6 +149,14 @@ def run(sizes=None, runs=3):
                                             for s in samples],
                                 'host_names': samples[-1]['host_names'],
                             }
+                        if scenario == 'all':
+                            floor = [list_once(emu, static, env, os.path.join(work, 'out.json')) for _ in range(runs)]
+                            for smp in floor:
+                                smp.pop('data')
+                            fl = {'wall_median': common.median([x['wall'] for x in floor]),
+                                  'maxrss_mib_median': common.median([x['maxrss_mib'] for x in floor]),
+                                  'hosts': floor[-1]['hosts'], 'requests': floor[-1]['requests']}
+                            results.append({'n': n, 'scenario': 'static-floor', 'floor': fl})
                         same = per['openclaw.gcp']['host_names'] == per['google.cloud']['host_names']
                         expected = n if scenario == 'all' else None
                         for plugin in ('openclaw.gcp', 'google.cloud'):
@@ -144,6 +170,11 @@ def run(sizes=None, runs=3):
                                 p['token_exchanges'], p['maxrss_mib_median'],
                                 same and (expected is None or p['hosts'] == expected),
                             ])
+                        if scenario == 'all':
+                            rows.append([n, scenario, 'static file (Ansible floor)', fl['hosts'], fl['wall_median'],
+                                         common.ratio(fl['wall_median'], per['google.cloud']['wall_median']),
+                                         fl['requests'], 0, None, 0, fl['maxrss_mib_median'],
+                                         fl['hosts'] == n])
                         results.append({'n': n, 'scenario': scenario, 'same_hosts': same, 'plugins': per})
     text = common.table(
         'Inventory: ansible-inventory --list (median of %d runs)' % runs,
@@ -152,7 +183,8 @@ def run(sizes=None, runs=3):
         rows,
         note=('limit = ceil(instances the API must return / 500) list requests (all: N; gw-3z: the '
               'matching gateways). tokens = OAuth2 token exchanges. "hosts agree": both plugins '
-              'listed the same host names (and N of them for "all").'))
+              'listed the same host names (and N of them for "all"). "static file": the same hosts, '
+              'variables and groups from a plain JSON file: what ansible-inventory itself costs.'))
     common.write_results('inventory', {'runs': runs, 'zones': len(ZONES), 'gateway_every': GATEWAY_EVERY,
                                        'results': results, 'table': text})
     return results
