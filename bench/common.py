@@ -20,9 +20,9 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS_DIR = os.path.join(ROOT, 'bench', 'results')
 PROJECT = 'openclaw-demo'
-PAGE = 500
+PAGE = 500  # Compute Engine's largest page: the physical floor is ceil(N / 500) list requests
 # Plays that run modules on the controller use the venv's Python (google-auth, requests).
-LOCAL_PYTHON = ['-e', 'ansible_python_interpreter={{ ansible_playbook_python }}']  # Compute Engine's largest page: the physical floor is ceil(N / 500) list requests
+LOCAL_PYTHON = ['-e', 'ansible_python_interpreter={{ ansible_playbook_python }}']
 
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
@@ -386,7 +386,7 @@ def instances(emu, project=PROJECT, filter_expr=None):
     params = {'maxResults': 500}
     if filter_expr:
         params['filter'] = filter_expr
-    for _ in range(100):
+    for _page in range(100):
         page = api_get(emu, 'projects/%s/aggregated/instances' % project, params) or {}
         for scoped in (page.get('items') or {}).values():
             for i in scoped.get('instances') or []:

@@ -40,7 +40,7 @@ def vm_container():
 
 
 def sh(args, timeout=120, check=False):
-    r = subprocess.run(args, capture_output=True, text=True, timeout=timeout)
+    r = subprocess.run(args, capture_output=True, text=True, timeout=timeout, check=False)
     if check and r.returncode != 0:
         raise RuntimeError('%s failed: %s' % (' '.join(args), r.stderr[-500:]))
     return r
@@ -357,7 +357,7 @@ def run():
             def compose_down():
                 r = vm_exec('cd ~%s/openclaw && docker compose down' % SSH_USER, timeout=300)
                 down = 'compose down -> %s' % ('ok' if r.returncode == 0 else r.stderr.strip()[:100])
-                m, changed, failed, _ = site(env, extra_file, os.path.join(logs, 'after-compose-down.log'))
+                m, changed, failed, _stats = site(env, extra_file, os.path.join(logs, 'after-compose-down.log'))
                 return '%s; site.yml again: exit %d, %d changed, %d failed' % (down, m.rc, len(changed), len(failed))
 
             for name, action in (('kill the gateway container', kill_container),

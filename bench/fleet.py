@@ -83,7 +83,7 @@ def recap(stdout):
             continue
         if seen and ':' in line and 'ok=' in line:
             for part in line.split(':', 1)[1].split():
-                k, _, v = part.partition('=')
+                k, _sep, v = part.partition('=')
                 if k in totals:
                     totals[k] += int(v)
     return totals
@@ -105,8 +105,8 @@ def run_one(work, env, n, how, latency):
             extra_file = os.path.join(work, 'extra-%d.json' % n)
             with open(extra_file, 'w') as f:
                 json.dump(extra, f)
-            cmd = ['ansible-playbook', '-i', 'localhost,', '-l', 'localhost', '--forks', '20'] + common.LOCAL_PYTHON + [
-                   '-e', '@' + extra_file, os.path.join(common.ROOT, 'playbooks', 'provision.yml')]
+            cmd = (['ansible-playbook', '-i', 'localhost,', '-l', 'localhost', '--forks', '20'] + common.LOCAL_PYTHON
+                   + ['-e', '@' + extra_file, os.path.join(common.ROOT, 'playbooks', 'provision.yml')])
         window = common.RequestWindow(emu).start()
         m = common.run_measured(cmd, penv, timeout=1200)
         window.stop()

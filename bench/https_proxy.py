@@ -157,7 +157,7 @@ def _read_head(rfile):
             raise _BadRequest('headers too long')
         if h in (b'\r\n', b'\n', b''):
             break
-        k, _, v = h.decode('latin-1').partition(':')
+        k, _sep, v = h.decode('latin-1').partition(':')
         headers.append((k.strip(), v.strip()))
     return parts[0], parts[1], parts[2], headers
 
@@ -221,7 +221,7 @@ class _Handler(socketserver.StreamRequestHandler):
             proxy.count('refused', target)
             _write_response(self.wfile, 405, 'Method Not Allowed', [], b'CONNECT only\n', False)
             return
-        host, _, port = target.rpartition(':')
+        host, _sep, port = target.rpartition(':')
         if host not in INTERCEPTED_HOSTS or port != '443':
             proxy.count('refused', target)
             _write_response(self.wfile, 403, 'Forbidden', [],

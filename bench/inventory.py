@@ -133,7 +133,7 @@ def run(sizes=None, runs=3):
                                 ('openclaw.gcp', ours_config(work, emu, scenario), env),
                                 ('google.cloud', google_config(work, emu, scenario), genv)):
                             samples = [list_once(emu, cfg, penv, os.path.join(work, 'out.json'))
-                                       for _ in range(runs)]
+                                       for _run in range(runs)]
                             for smp in samples:
                                 data = smp.pop('data')
                             if plugin == 'openclaw.gcp' and scenario == 'all':
@@ -150,7 +150,7 @@ def run(sizes=None, runs=3):
                                 'host_names': samples[-1]['host_names'],
                             }
                         if scenario == 'all':
-                            floor = [list_once(emu, static, env, os.path.join(work, 'out.json')) for _ in range(runs)]
+                            floor = [list_once(emu, static, env, os.path.join(work, 'out.json')) for _run in range(runs)]
                             for smp in floor:
                                 smp.pop('data')
                             fl = {'wall_median': common.median([x['wall'] for x in floor]),

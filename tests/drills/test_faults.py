@@ -57,7 +57,7 @@ def test_provision_survives_transient_and_lost_responses(path, tmp_path):
     tmp = str(tmp_path)
     seed = 11 if path.startswith('site') else 12
     with common.emulator(os.path.join(tmp, 'emu'), backend='memory', latency=0.2, fault_rate=FAULT_RATE,
-                  lost_rate=LOST_RATE, fault_seed=seed) as emu:
+                         lost_rate=LOST_RATE, fault_seed=seed) as emu:
         env = dict(drill_env(), **credentials(emu))
         names = _names(GATEWAYS)
         if path.startswith('site'):
@@ -66,13 +66,14 @@ def test_provision_survives_transient_and_lost_responses(path, tmp_path):
                      'openclaw_gcp_ssh_key_file': os.path.join(tmp, 'ssh', 'id_ed25519')}
             with open(os.path.join(tmp, 'extra.json'), 'w') as f:
                 json.dump(extra, f)
-            cmd = ['ansible-playbook', '-i', 'localhost,', '-l', 'localhost'] + common.LOCAL_PYTHON + ['-e', '@' + os.path.join(tmp, 'extra.json'),
-                   os.path.join(common.ROOT, 'playbooks', 'provision.yml')]
+            cmd = (['ansible-playbook', '-i', 'localhost,', '-l', 'localhost'] + common.LOCAL_PYTHON
+                   + ['-e', '@' + os.path.join(tmp, 'extra.json'), os.path.join(common.ROOT, 'playbooks', 'provision.yml')])
         else:
             inv = os.path.join(tmp, 'inv.ini')
             with open(inv, 'w') as f:
-                f.write('[gateways]\n' + ''.join('%s gce_zone=%s ansible_connection=local\n' % (n, ZONES[i % len(ZONES)])
-                                                  for i, n in enumerate(names)))
+                hosts = ['%s gce_zone=%s ansible_connection=local\n' % (n, ZONES[i % len(ZONES)])
+                         for i, n in enumerate(names)]
+                f.write('[gateways]\n' + ''.join(hosts))
             pb = os.path.join(tmp, 'forks.yml')
             with open(pb, 'w') as f:
                 f.write(FORKS_PLAYBOOK)
