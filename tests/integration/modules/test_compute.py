@@ -140,3 +140,29 @@ def test_quota_failure_surfaces_googles_message(emulator, runner):
     assert failed['msg'].startswith('Failed to create instance gw-big in zone us-central1-a (project openclaw-demo): operation ')
     assert "ended with an error QUOTA_EXCEEDED: Quota 'CPUS' exceeded.  Limit: 24.0 in region us-central1." in failed['msg']
     assert results['read']['instances'] == []
+
+
+def test_deletion_protection_tags_and_project_update(emulator, runner):
+    tasks = [
+        {'name': 'protected', 'openclaw.gcp.compute_instance': instance('gw-keep', deletion_protection=True, tags=['openclaw-ssh'])},
+        {'name': 'retag', 'openclaw.gcp.compute_instance': instance('gw-keep', tags=['openclaw-ssh', 'web'])},
+        {'name': 'refused', 'ignore_errors': True, 'openclaw.gcp.compute_instance': instance('gw-keep', state='absent')},
+        {'name': 'predicted', 'check_mode': True, 'openclaw.gcp.compute_instance': instance('gw-keep', state='absent', deletion_protection=False)},
+        {'name': 'deleted', 'openclaw.gcp.compute_instance': instance('gw-keep', state='absent', deletion_protection=False)},
+        {'name': 'relabel project', 'openclaw.gcp.project': {'project_id': PROJECT, 'name': 'OpenClaw demo', 'labels': {'env': 'test'}}},
+        {'name': 'relabel again', 'openclaw.gcp.project': {'project_id': PROJECT, 'name': 'OpenClaw demo', 'labels': {'env': 'test'}}},
+    ]
+    results = dict(runner.play(tasks))
+    assert results['protected']['instance']['deletion_protection'] is True
+    assert results['retag']['actions'] == ['set network tags'] and results['retag']['instance']['tags'] == ['openclaw-ssh', 'web']
+    assert results['refused']['failed'] is True
+    assert 'deletion protection is on; set deletion_protection: false' in results['refused']['msg']
+    assert results['predicted']['changed'] is True
+    assert results['predicted']['actions'] == ['set deletion protection to false', 'delete']
+    assert results['deleted']['actions'] == ['set deletion protection to false', 'delete']
+    assert results['relabel project']['changed'] is True
+    assert results['relabel project']['project']['labels'] == {'env': 'test'}
+    assert results['relabel again']['changed'] is False
+    writes = [(e['method'], e['path'].rsplit('/', 1)[-1]) for e in api_writes(emulator.requests())]
+    assert writes.count(('POST', 'setDeletionProtection')) == 1
+    assert writes.count(('DELETE', 'gw-keep')) == 1

@@ -60,6 +60,11 @@ def four_runs(emulator, runner, tasks):
     return runs
 
 
+def first_diff(result):
+    diff = result['diff']
+    return diff[0] if isinstance(diff, list) else diff
+
+
 def assert_pattern(runs, name, expected):
     for (results, dummy), want in zip(runs, expected):
         assert not results[name].get('failed'), results[name].get('msg')
@@ -81,8 +86,10 @@ def test_every_module_check_apply_check_apply(emulator, runner):
 
     # check mode predicted what the apply did
     assert check1['compute_instance']['actions'] == apply1['compute_instance']['actions'] == ['create']
-    assert check1['compute_instance']['diff'][0]['before'] == {'state': 'absent'} if isinstance(check1['compute_instance']['diff'], list) \
-        else check1['compute_instance']['diff']['before'] == {'state': 'absent'}
+    diff = first_diff(check1['compute_instance'])
+    assert diff['before'] == {'state': 'absent'}
+    assert diff['after']['labels'] == {'app': 'openclaw', 'role': 'gateway'} and diff['after']['machine_type'] == 'e2-small'
+    assert first_diff(check1['project_iam_member'])['after']['members'] == ['serviceAccount:' + DEPLOYER]
     assert check1['project']['actions'] == apply1['project']['actions'] == ['create', 'link billing account billingAccounts/' + BILLING]
     assert apply1['project']['project']['billing_enabled'] is True
     assert apply1['compute_instance']['instance']['status'] == 'RUNNING'
