@@ -40,8 +40,10 @@ def _after(token, text):
         raise invalid("pageToken", token, "Invalid page token.") from exc
 
 
-def paginate(items, query, sort_key):
-    """Filter, sort and cut ``items`` (public dicts); returns (page, nextPageToken)."""
+def paginate(items, query, sort_key, publish=None):
+    """Filter, sort and cut ``items``; returns (page, nextPageToken).
+
+    ``publish`` turns stored resources into what clients see (only for the page)."""
     text = query.get("filter", "")
     predicate = compile_filter(text)
     raw_max = query.get("maxResults", "")
@@ -58,7 +60,7 @@ def paginate(items, query, sort_key):
         rows = [row for row in rows if list(sort_key(row)) > list(after)]
     page = rows[:max_results]
     token = _page_token(list(sort_key(page[-1])), text) if len(rows) > max_results else None
-    return page, token
+    return ([publish(row) for row in page] if publish else page), token
 
 
 def list_body(kind, self_path, page, token):
@@ -544,17 +546,17 @@ class Compute:
         with self.store.lock:
             proj = self.project(project)
             self.zone(zone)
-            items = [public(i) for i in proj["instances"].get(zone, {}).values()]
-        page, token = paginate(items, req.query, lambda i: [i["name"]])
+            items = list(proj["instances"].get(zone, {}).values())
+            page, token = paginate(items, req.query, lambda i: [i["name"]], public)
         return 200, list_body("compute#instanceList", "projects/%s/zones/%s/instances"
                               % (project, zone), page, token)
 
     def aggregated_instances(self, req, project):
         with self.store.lock:
             proj = self.project(project)
-            rows = [public(i) for z in proj["instances"].values() for i in z.values()]
-        page, token = paginate(rows, req.query,
-                               lambda i: [i["zone"].rsplit("/", 1)[1], i["name"]])
+            rows = [i for z in proj["instances"].values() for i in z.values()]
+            page, token = paginate(rows, req.query,
+                                   lambda i: [i["zone"].rsplit("/", 1)[1], i["name"]], public)
         return 200, self._aggregate("compute#instanceAggregatedList", "instances",
                                     "projects/%s/aggregated/instances" % project, page, token,
                                     lambda i: i["zone"].rsplit("/", 1)[1])

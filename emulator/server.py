@@ -530,7 +530,7 @@ class Handler(BaseHTTPRequestHandler):
         raw = self.rfile.read(length) if length else b""
         emulator = self.server.emulator
         status, body, faulted = emulator.handle(self.command, self.path, self.headers, raw)
-        data = b"" if body is None else json.dumps(body, indent=1).encode()
+        data = b"" if body is None else json.dumps(body, separators=(",", ":")).encode()
         parsed = urllib.parse.urlsplit(self.path)
         path = urllib.parse.unquote(parsed.path)
         # Logged before answering: a client that got its answer finds its line in the log.

@@ -130,7 +130,7 @@ class Store:
             handle.write(data)
         os.replace(tmp, self.path)
 
-    def start_saver(self, interval=0.5):
+    def start_saver(self, interval=1.0):
         def loop():
             while not self._stop.wait(interval):
                 try:
