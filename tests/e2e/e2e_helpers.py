@@ -1,0 +1,89 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to openclaw.gcp
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Helpers of the end-to-end tests: playbook runs against the emulator, reaching its VMs."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+INVENTORY = ROOT / 'inventory' / 'emulator.compute.yml'
+SSH_OPTIONS = ['-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR',
+               '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=10']
+REQUIRED_IMAGES = ('openclaw-gcp/vm:debian-12', 'openclaw-gcp/node:24-bookworm-slim')
+
+
+class Run:
+    """An ansible-playbook / ansible-inventory run against the e2e emulator."""
+
+    def __init__(self, emu, key_file, log_dir):
+        self.emu = emu
+        self.key_file = key_file
+        self.log_dir = log_dir
+        self.count = 0
+
+    def env(self):
+        env = dict(os.environ)
+        env.update(self.emu.env())
+        env['ANSIBLE_FORCE_COLOR'] = '0'
+        return env
+
+    def playbook(self, playbook, *args, timeout=1500):
+        self.count += 1
+        cmd = ['ansible-playbook', '-i', str(INVENTORY), str(playbook),
+               '-e', 'openclaw_gcp_ssh_key_file=%s' % self.key_file, *args]
+        started = time.monotonic()
+        proc = subprocess.run(cmd, cwd=ROOT, env=self.env(), capture_output=True, text=True, timeout=timeout)
+        log = self.log_dir / ('%02d-%s.log' % (self.count, Path(playbook).stem))
+        log.write_text('$ %s\n\n%s\n%s\n(%.0f s, exit %d)\n' % (shlex.join(cmd), proc.stdout, proc.stderr,
+                                                                 time.monotonic() - started, proc.returncode))
+        return proc
+
+    def inventory(self):
+        proc = subprocess.run(['ansible-inventory', '-i', str(INVENTORY), '--list'], cwd=ROOT, env=self.env(),
+                              capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        return plain(json.loads(proc.stdout))
+
+
+def plain(value):
+    """ansible-inventory marks untrusted strings as {"__ansible_unsafe": "..."}: unwrap."""
+    if isinstance(value, dict):
+        if set(value) == {'__ansible_unsafe'}:
+            return value['__ansible_unsafe']
+        return dict((k, plain(v)) for k, v in value.items())
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value
+
+
+def recap(stdout):
+    """{host: {ok, changed, unreachable, failed, ...}} from a playbook's PLAY RECAP."""
+    out = {}
+    for host, counters in re.findall(r'^(\S+)\s+:\s+(ok=.*)$', stdout.split('PLAY RECAP', 1)[-1], re.M):
+        out[host] = dict((k, int(v)) for k, v in re.findall(r'(\w+)=(\d+)', counters))
+    return out
+
+
+def ssh(address, key_file, command, user='openclaw', timeout=120, check=True):
+    """Run a command on a VM (loopback address only) with the operator key."""
+    assert address.startswith('127.'), 'refusing to SSH to a non-loopback address %s' % address
+    proc = subprocess.run(['ssh', '-i', str(key_file), *SSH_OPTIONS, '%s@%s' % (user, address), command],
+                          capture_output=True, text=True, timeout=timeout)
+    if check:
+        assert proc.returncode == 0, 'ssh %s %r failed: %s' % (address, command, proc.stderr)
+    return proc
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]

@@ -1,0 +1,213 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to openclaw.gcp
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The whole guide, end to end, for two gateways on the emulator's container-backed VMs.
+
+site.yml provisions two VMs in two zones and configures both in parallel (Docker, ~/.openclaw,
+a real OpenClaw gateway built in each VM's Docker), a second run changes nothing, the printed
+SSH tunnel reaches /healthz and the Control UI from this machine, resize.yml grows one VM from
+e2-small to e2-medium while it runs (stop, set, start), both stay healthy and the resized one
+keeps its token and workspace, the inventory groups them by zone and status, and destroy.yml
+asks first, backs up ~/.openclaw and deletes them.
+
+The tests run in file order and share one deployment (module-scoped fixture): each step builds
+on the previous one, as an operator's session would.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import tarfile
+import time
+import urllib.request
+
+import pytest
+
+from e2e_helpers import ROOT, free_port, recap, ssh
+
+pytestmark = pytest.mark.e2e
+
+GATEWAYS = [
+    {'name': 'e2e-gw-a', 'zone': 'us-central1-a'},
+    {'name': 'e2e-gw-b', 'zone': 'europe-west1-b'},
+]
+GATEWAYS_ARG = json.dumps({'openclaw_gcp_gateways': GATEWAYS})
+ENV_FILE = '/home/openclaw/openclaw/.env'
+WORKSPACE = '/home/openclaw/.openclaw/workspace'
+NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+STATE = {}
+
+
+def address(run, name):
+    return run.inventory()['_meta']['hostvars'][name]['ansible_host']
+
+
+def token_of(run, name):
+    out = ssh(address(run, name), run.key_file, 'sudo grep ^OPENCLAW_GATEWAY_TOKEN= %s' % ENV_FILE).stdout
+    token = out.strip().split('=', 1)[1]
+    assert re.fullmatch(r'[0-9a-f]{64}', token), 'the gateway token is not 64 hex digits'
+    return token
+
+
+def healthz_on_vm(run, name):
+    return ssh(address(run, name), run.key_file, 'curl -fsS --max-time 5 http://127.0.0.1:18789/healthz').stdout
+
+
+def container_memory(name, zone, project='openclaw-demo'):
+    proc = subprocess.run(['docker', 'inspect', '-f', '{{.HostConfig.Memory}}', 'gce-%s-%s-%s' % (project, zone, name)],
+                          capture_output=True, text=True, check=True)
+    return int(proc.stdout.strip())
+
+
+def test_site_deploys_two_gateways(e2e):
+    started = time.monotonic()
+    proc = e2e.playbook(ROOT / 'site.yml', '-e', GATEWAYS_ARG)
+    STATE['site_minutes'] = (time.monotonic() - started) / 60
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
+    summary = recap(proc.stdout)
+    assert sorted(summary) == ['e2e-gw-a', 'e2e-gw-b', 'localhost']
+    assert all(c['failed'] == 0 and c['unreachable'] == 0 for c in summary.values())
+    STATE['site_stdout'] = proc.stdout
+
+    # one tunnel command per gateway, plain ssh for the emulator, with the operator key
+    tunnels = re.findall(r'^\s*(ssh -i \S+ .*-L 18789:127\.0\.0\.1:18789 openclaw@(127\.\d+\.\d+\.\d+))\s*$',
+                         proc.stdout, re.M)
+    assert len(tunnels) == 2, proc.stdout[-4000:]
+    inventory = e2e.inventory()
+    assert sorted(ip for dummy, ip in tunnels) == sorted(
+        inventory['_meta']['hostvars'][g['name']]['ansible_host'] for g in GATEWAYS)
+    assert all(cmd.startswith('ssh -i %s ' % e2e.key_file) for cmd, dummy in tunnels)
+    STATE['tunnel'] = tunnels[0]
+    assert proc.stdout.count('The token is OPENCLAW_GATEWAY_TOKEN in %s on the VM' % ENV_FILE) == 2
+
+    # the token is stored on each VM, never printed
+    for gateway in GATEWAYS:
+        token = token_of(e2e, gateway['name'])
+        assert token not in proc.stdout and token not in proc.stderr
+    assert token_of(e2e, 'e2e-gw-a') != token_of(e2e, 'e2e-gw-b')
+
+
+def test_second_site_run_changes_nothing(e2e):
+    proc = e2e.playbook(ROOT / 'site.yml', '-e', GATEWAYS_ARG)
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
+    summary = recap(proc.stdout)
+    assert sorted(summary) == ['e2e-gw-a', 'e2e-gw-b', 'localhost']
+    assert {host: c['changed'] for host, c in summary.items()} == {'e2e-gw-a': 0, 'e2e-gw-b': 0, 'localhost': 0}
+
+
+def test_inventory_groups_by_zone_and_status(e2e):
+    inventory = e2e.inventory()
+    hosts = lambda group: sorted(inventory.get(group, {}).get('hosts', []))  # noqa: E731
+    assert hosts('openclaw_gateways') == ['e2e-gw-a', 'e2e-gw-b']
+    assert hosts('zone_us_central1_a') == ['e2e-gw-a']
+    assert hosts('zone_europe_west1_b') == ['e2e-gw-b']
+    assert hosts('status_running') == ['e2e-gw-a', 'e2e-gw-b']
+    assert hosts('label_openclaw_role_gateway') == ['e2e-gw-a', 'e2e-gw-b']
+    for gateway in GATEWAYS:
+        hostvars = inventory['_meta']['hostvars'][gateway['name']]
+        assert hostvars['gce_zone'] == gateway['zone']
+        assert hostvars['gce_machine_type'] == 'e2-small'
+        assert hostvars['gce_labels']['managed-by'] == 'openclaw-gcp'
+        assert hostvars['ansible_host'].startswith('127.')
+
+
+def test_printed_tunnel_reaches_healthz_and_control_ui(e2e):
+    """Run the printed command (on a free local port, without a remote shell)."""
+    command, dummy = STATE['tunnel']
+    port = free_port()
+    argv = command.replace('-L 18789:', '-L %d:' % port).split()
+    argv[1:1] = ['-N', '-o', 'ExitOnForwardFailure=yes', '-o', 'BatchMode=yes']
+    tunnel = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        body = None
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and tunnel.poll() is None:
+            try:
+                body = NO_PROXY.open('http://127.0.0.1:%d/healthz' % port, timeout=5).read()
+                break
+            except OSError:
+                time.sleep(1)
+        assert body is not None, 'no answer through the tunnel: %s' % (tunnel.stderr.read() if tunnel.poll() is not None else '')
+        assert json.loads(body) == {'ok': True, 'status': 'live'}
+        page = NO_PROXY.open('http://127.0.0.1:%d/' % port, timeout=10)
+        assert page.status == 200
+        assert '<title>OpenClaw Control</title>' in page.read().decode('utf-8', 'replace')
+    finally:
+        tunnel.terminate()
+        tunnel.wait(timeout=10)
+
+
+def test_update_and_devices_helpers(e2e):
+    # nothing new to roll out: update.yml verifies and changes nothing
+    proc = e2e.playbook(ROOT / 'playbooks' / 'update.yml', '-e', GATEWAYS_ARG)
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
+    assert {h: c['changed'] for h, c in recap(proc.stdout).items()} == {'e2e-gw-a': 0, 'e2e-gw-b': 0}
+    # the paired-devices helper lists the devices of one gateway
+    proc = e2e.playbook(ROOT / 'playbooks' / 'devices.yml', '-l', 'e2e-gw-b', '-e', GATEWAYS_ARG)
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
+    assert sorted(recap(proc.stdout)) == ['e2e-gw-b']
+
+
+def test_resize_one_gateway_while_running(e2e):
+    name, zone = 'e2e-gw-a', 'us-central1-a'
+    token_before = token_of(e2e, name)
+    marker = 'kept-across-resize-%d' % time.time()
+    ssh(address(e2e, name), e2e.key_file,
+        'echo %s | sudo tee %s/e2e-marker >/dev/null && sudo chown 1000:1000 %s/e2e-marker' % (marker, WORKSPACE, WORKSPACE))
+    assert container_memory(name, zone) == 2 * 1024 ** 3
+
+    proc = e2e.playbook(ROOT / 'playbooks' / 'resize.yml', '-l', name, '-e', 'openclaw_gcp_machine_type=e2-medium',
+                        '-e', GATEWAYS_ARG)
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
+    assert sorted(recap(proc.stdout)) == [name]
+    assert '%s runs as e2-medium (resized) and is healthy.' % name in proc.stdout
+
+    inventory = e2e.inventory()
+    assert inventory['_meta']['hostvars'][name]['gce_machine_type'] == 'e2-medium'
+    assert inventory['_meta']['hostvars']['e2e-gw-b']['gce_machine_type'] == 'e2-small'
+    assert sorted(inventory['status_running']['hosts']) == ['e2e-gw-a', 'e2e-gw-b']
+    assert container_memory(name, zone) == 4 * 1024 ** 3          # the VM really got bigger
+
+    # both healthy, the resized one kept its token and its workspace
+    for gateway in GATEWAYS:
+        assert json.loads(healthz_on_vm(e2e, gateway['name'])) == {'ok': True, 'status': 'live'}
+    assert token_of(e2e, name) == token_before
+    assert ssh(address(e2e, name), e2e.key_file, 'sudo cat %s/e2e-marker' % WORKSPACE).stdout.strip() == marker
+
+    # a second resize to the same type leaves the VM alone
+    proc = e2e.playbook(ROOT / 'playbooks' / 'resize.yml', '-l', name, '-e', 'openclaw_gcp_machine_type=e2-medium',
+                        '-e', GATEWAYS_ARG)
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
+    assert recap(proc.stdout)[name]['changed'] == 0
+    assert '%s runs as e2-medium (unchanged)' % name in proc.stdout
+
+
+def test_destroy_asks_backs_up_and_deletes(e2e, tmp_path):
+    # not confirmed (no terminal to answer the prompt): nothing is deleted
+    proc = e2e.playbook(ROOT / 'playbooks' / 'destroy.yml', '-e', GATEWAYS_ARG)
+    assert proc.returncode != 0
+    assert 'Not confirmed; nothing was deleted.' in proc.stdout
+    assert sorted(e2e.inventory()['openclaw_gateways']['hosts']) == ['e2e-gw-a', 'e2e-gw-b']
+
+    backups = tmp_path / 'backups'
+    proc = e2e.playbook(ROOT / 'playbooks' / 'destroy.yml', '-e', 'openclaw_gcp_destroy_confirm=true',
+                        '-e', 'openclaw_gcp_backup_dir=%s' % backups, '-e', GATEWAYS_ARG)
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
+    archives = sorted(backups.glob('*.tar.gz'))
+    assert [a.name.split('-2')[0] for a in archives] == ['e2e-gw-a', 'e2e-gw-b']
+    assert oct(backups.stat().st_mode & 0o777) == '0o700'
+    with tarfile.open(archives[0]) as archive:
+        names = archive.getnames()
+        assert '.openclaw/workspace/e2e-marker' in names
+        assert '.openclaw/openclaw.json' in names
+
+    inventory = e2e.inventory()
+    assert inventory['_meta']['hostvars'] == {}
+    for gateway in GATEWAYS:
+        container = 'gce-openclaw-demo-%s-%s' % (gateway['zone'], gateway['name'])
+        listed = subprocess.run(['docker', 'ps', '-a', '-q', '--filter', 'name=^/%s$' % container],
+                                capture_output=True, text=True, check=True).stdout
+        assert listed.strip() == ''
+    print('\nsite.yml for two gateways took %.1f min' % STATE.get('site_minutes', 0))
