@@ -35,6 +35,9 @@ def parse_args(argv=None):
                         help="at most this many injected faults (default: unbounded)")
     parser.add_argument("--vm-image", default="openclaw-gcp/vm",
                         help="docker backend: image repository, tagged debian-12 / debian-13")
+    parser.add_argument("--https-proxy-port", type=int, default=None,
+                        help="also listen as an HTTPS proxy for Google hosts on this port "
+                        "(0 = free port); its CA is DIR/proxy-ca.pem")
     parser.add_argument("--log-level", default="WARNING", help="Python logging level")
     args = parser.parse_args(argv)
     if args.latency < 0:
@@ -81,12 +84,26 @@ def main(argv=None):
     store.start_saver()
     server.emulator = emulator
 
+    proxy = None
+    extra = {}
+    if args.https_proxy_port is not None:
+        from .proxy import Authority, ProxyHandler  # pylint: disable=import-outside-toplevel
+        proxy = Server((args.host, args.https_proxy_port), ProxyHandler)
+        proxy.emulator = emulator
+        proxy.authority = Authority(state_dir)
+        threading.Thread(target=proxy.serve_forever, kwargs={"poll_interval": 0.2},
+                         name="https-proxy", daemon=True).start()
+        extra = {"https_proxy": "http://%s:%d" % (args.host, proxy.server_address[1]),
+                 "ca_file": proxy.authority.ca_file}
+
     stopping = threading.Event()
 
     def stop(signum, frame):  # pylint: disable=unused-argument
         if not stopping.is_set():
             stopping.set()
             threading.Thread(target=server.shutdown, daemon=True).start()
+            if proxy is not None:
+                threading.Thread(target=proxy.shutdown, daemon=True).start()
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
@@ -95,11 +112,13 @@ def main(argv=None):
         "endpoint": endpoint, "port": port, "pid": os.getpid(), "backend": backend.name,
         "projects": projects, "billing_account": BILLING_ACCOUNT,
         "service_account": auth.email, "key_file": auth.key_file, "token_file": auth.token_file,
-        "latency": args.latency})
+        "latency": args.latency, **extra})
     try:
         server.serve_forever(poll_interval=0.2)
     finally:
         server.server_close()
+        if proxy is not None:
+            proxy.server_close()
         store.close()
         backend.close()
         log.close()
