@@ -43,5 +43,9 @@ if kill -0 "$pid" 2>/dev/null; then
   fi
 fi
 
+# Sweep what the demo's emulator may have left (containers and volumes labelled with this
+# state directory only; other emulators' VMs are not touched).
+python -c 'import sys; from emulator.docker_backend import remove_all; remove_all(sys.argv[1])' "$state_abs" || true
+
 rm -rf "$state"
 echo "Demo cleaned up."
