@@ -266,7 +266,7 @@ class Apis:
         spec = body.get("serviceAccount") or {}
         mask = [m.strip() for m in (body.get("updateMask") or "").split(",") if m.strip()]
         with self.store.lock:
-            _, account = self._find_sa(project, name, "iam.serviceAccounts.update")
+            account = self._find_sa(project, name, "iam.serviceAccounts.update")[1]
             for field in mask or ["displayName", "description"]:
                 if field not in ("displayName", "description"):
                     raise _error(400, "INVALID_ARGUMENT", "Invalid update mask field: %s"
@@ -320,7 +320,7 @@ class Apis:
                 "lifecycleState": project["state"], "name": project["displayName"],
                 "createTime": project["createTime"], "labels": dict(project["labels"])}
         if project["parent"]:
-            kind, _, ident = project["parent"].partition("s/")
+            kind, ident = project["parent"].split("s/", 1)
             body["parent"] = {"type": kind, "id": ident}
         return body
 
@@ -337,7 +337,7 @@ class Apis:
         with self.store.lock:
             rows = [self.project_v3(p) for p in self.store.projects.values()]
         for term in query.split():
-            field, _, value = term.partition(":")
+            field, value = (term.split(":", 1) + [""])[:2]
             field = {"id": "projectId", "projectId": "projectId", "state": "state",
                      "name": "displayName", "displayName": "displayName"}.get(field, field)
             rows = [r for r in rows if str(r.get(field, "")).lower() == value.lower()]
@@ -506,7 +506,7 @@ class Apis:
         if not isinstance(member, str) or not MEMBER.match(member):
             raise _error(400, "INVALID_ARGUMENT", "Invalid member: '%s'." % member,
                          reason="badRequest")
-        kind, _, email = member.partition(":")
+        kind, email = member.split(":", 1)
         if kind == "serviceAccount":
             match = re.match(r"^[^@]+@([a-z][-a-z0-9]{4,28}[a-z0-9])\.iam\.gserviceaccount\.com$",
                              email)

@@ -163,7 +163,7 @@ class Auth:
         Returns ``(kind, identity)``; raises LookupError when no credentials were sent."""
         if not header:
             raise LookupError("missing")
-        scheme, _, token = header.partition(" ")
+        scheme, token = (header.split(" ", 1) + [""])[:2]
         if scheme.lower() != "bearer" or not token:
             return None
         token = token.strip()

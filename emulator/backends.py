@@ -55,8 +55,10 @@ def settle_in_flight(store, status_of=None):
             for zone, instances in project["instances"].items():
                 for name in list(instances):
                     inst = instances[name]
-                    real = status_of(inst) if status_of else final.get(inst["status"],
-                                                                        inst["status"])
+                    if status_of:
+                        real = status_of(inst)
+                    else:
+                        real = final.get(inst["status"], inst["status"])
                     if inst.get("_deleting") or real is None:
                         del instances[name]
                     elif real != inst["status"]:

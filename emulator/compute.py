@@ -178,8 +178,8 @@ class Compute:
     def _instance(self, project, zone, name):
         inst = project["instances"].get(zone, {}).get(name)
         if inst is None:
-            raise not_found("projects/%s/zones/%s/instances/%s" % (project["projectId"], zone,
-                                                                    name))
+            raise not_found("projects/%s/zones/%s/instances/%s"
+                            % (project["projectId"], zone, name))
         return inst
 
     # -- project, zones, regions, machine types ----------------------------------------
@@ -608,8 +608,8 @@ class Compute:
             inst["creationTimestamp"], "name": disk["name"], "sizeGb": disk["sizeGb"],
             "zone": inst["zone"], "status": "READY", "selfLink": util.link(path),
             "sourceImage": util.link("projects/%s/global/images/%s" % (image_project, image)),
-            "type": util.link("projects/%s/zones/%s/diskTypes/%s" % (proj["projectId"], zone,
-                                                                      disk["type"])),
+            "type": util.link("projects/%s/zones/%s/diskTypes/%s"
+                              % (proj["projectId"], zone, disk["type"])),
             "licenses": inst["disks"][0].get("licenses", []),
             "guestOsFeatures": SHARED_FEATURES, "users": [inst["selfLink"]],
             "labelFingerprint": util.fingerprint({}), "physicalBlockSizeBytes": "4096",

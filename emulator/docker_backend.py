@@ -115,7 +115,7 @@ def ssh_users(inst):
 
 
 def machine_limits(inst):
-    cpus, memory_mb, _ = catalog.machine_spec(inst["machineType"].rsplit("/", 1)[1])
+    cpus, memory_mb = catalog.machine_spec(inst["machineType"].rsplit("/", 1)[1])[:2]
     quota = int(min(cpus, os.cpu_count() or 1) * CPU_PERIOD)
     return memory_mb * 1024 * 1024, quota
 
@@ -203,8 +203,8 @@ class DockerBackend:
             time.sleep(0.5)
         else:
             raise OperationFailed("RESOURCE_OPERATION_FAILED", "systemd in %s did not finish "
-                                  "booting within %d s (state %r)." % (container.name,
-                                                                        BOOT_TIMEOUT, state), 500)
+                                  "booting within %d s (state %r)."
+                                  % (container.name, BOOT_TIMEOUT, state), 500)
         self._apply_users(container, inst)
         _wait_ssh(loopback, SSH_TIMEOUT, container.name)
         container.reload()

@@ -168,7 +168,9 @@ def _comparator(text, field, op, value):
             pattern = re.compile(value)
         except re.error as exc:
             raise FilterError(text, "Invalid regular expression: %s." % exc) from exc
-        match = lambda item: any(pattern.fullmatch(_text(v)) for v in _lookup(item, field))
+
+        def match(item):
+            return any(pattern.fullmatch(_text(v)) for v in _lookup(item, field))
         return match if op == "eq" else (lambda item: not match(item))
 
     def equal(actual):

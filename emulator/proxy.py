@@ -134,7 +134,7 @@ class ProxyHandler(Handler):
     tunnel_host = None
 
     def do_CONNECT(self):  # pylint: disable=invalid-name
-        host, _, port = self.path.rpartition(":")
+        host, port = self.path.rsplit(":", 1) if ":" in self.path else (self.path, "")
         host = host.strip("[]").lower()
         if host not in HOSTS or port != "443":
             self._refuse("CONNECT to %s is refused: only Google API hosts are answered, "

@@ -419,8 +419,8 @@ class Emulator:
     def is_write(method, path):
         if method == "GET":
             return False
-        if method == "POST" and (READ_POSTS.search(path) or path in ("/token",
-                                                                    "/oauth2/v4/token")):
+        if method == "POST" and (READ_POSTS.search(path)
+                                 or path in ("/token", "/oauth2/v4/token")):
             return False
         return True
 
@@ -565,4 +565,3 @@ def write_ready_file(state_dir, info):
         json.dump(info, handle, indent=2)
     os.replace(tmp, path)
     return path
-

@@ -36,7 +36,7 @@ def test_faults_are_seeded_and_bounded(tmp_path):
 
         def run():
             return [requests.get(compute(emu, "zones/%s" % ZONE), headers=headers)
-                    for _ in range(40)]
+                    for dummy in range(40)]
         emu.set_faults(fault_rate=0.5, seed=11, budget=6)
         first = run()
         failed = [a for a in first if a.status_code != 200]
@@ -71,7 +71,7 @@ def test_fault_flags_on_the_command_line(tmp_path):
                   fault_budget=2) as emu:
         headers = {"Authorization": "Bearer " + emu.token}
         codes = [requests.get(compute(emu, "zones"), headers=headers).status_code
-                 for _ in range(5)]
+                 for dummy in range(5)]
         assert codes[2:] == [200, 200, 200] and all(c in (429, 500, 503) for c in codes[:2])
 
 
