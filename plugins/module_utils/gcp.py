@@ -20,6 +20,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import importlib
 import json
 import random
 import re
@@ -43,7 +44,6 @@ try:
     import google.auth.transport.requests
     import google.oauth2.credentials
     import google.oauth2.service_account
-    import google.auth.compute_engine
     HAS_GOOGLE_AUTH = True
     GOOGLE_AUTH_IMPORT_ERROR = None
 except ImportError:
@@ -438,7 +438,8 @@ class GcpClient(object):
                     info['token_uri'] = token_uri(self.endpoint)
                 creds = google.oauth2.service_account.Credentials.from_service_account_info(info, scopes=scopes)
             elif kind == 'machineaccount':
-                creds = google.auth.compute_engine.Credentials()
+                # imported only when used: it is slow to import and most runs don't need it
+                creds = importlib.import_module('google.auth.compute_engine').Credentials()
             else:
                 creds, dummy = google.auth.default(scopes=scopes)
         except (ValueError, google.auth.exceptions.GoogleAuthError) as exc:
