@@ -1,0 +1,134 @@
+"""openclaw.gcp.gateway: the compose stack, its secrets, the baked binaries and the token."""
+
+import json
+import re
+
+import pytest
+from conftest import (
+    BINARIES,
+    CONTAINER_PORT,
+    PLACEHOLDERS,
+    WRONG_TOKEN,
+    compose,
+    gateway_health,
+    healthz,
+    read_env,
+    wait_healthy,
+)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def healthy(host, settings):
+    wait_healthy(host, settings)
+
+
+def test_env_file_is_private(host, settings):
+    env = host.file(settings["project"] + "/.env")
+    assert env.mode == 0o600
+    assert env.user == settings["user"]
+
+
+@pytest.mark.parametrize("name", ["OPENCLAW_GATEWAY_TOKEN", "GOG_KEYRING_PASSWORD"])
+def test_secret_is_64_hex_and_not_a_placeholder(host, settings, name):
+    value = read_env(host, settings)[name]
+    assert re.fullmatch(r"[0-9a-f]{64}", value)
+    assert value.lower() not in PLACEHOLDERS
+
+
+def test_token_and_keyring_password_differ(host, settings):
+    env = read_env(host, settings)
+    assert env["OPENCLAW_GATEWAY_TOKEN"] != env["GOG_KEYRING_PASSWORD"]
+
+
+def test_env_holds_the_guides_settings(host, settings):
+    env = read_env(host, settings)
+    assert env["OPENCLAW_GATEWAY_BIND"] == "lan"
+    assert env["OPENCLAW_GATEWAY_PORT"] == str(settings["port"])
+    assert env["OPENCLAW_CONFIG_DIR"] == settings["state"]
+    assert env["OPENCLAW_WORKSPACE_DIR"] == settings["workspace"]
+    assert env["XDG_CONFIG_HOME"] == "/home/node/.openclaw"
+    assert env["OPENCLAW_IMAGE"].startswith("openclaw-gateway:2026.9.6-")
+
+
+def test_compose_publishes_on_loopback_only(host, settings):
+    config = json.loads(compose(host, settings, "config", "--format", "json").stdout)
+    gateway = config["services"]["openclaw-gateway"]
+    ports = gateway["ports"]
+    assert ports, gateway
+    for port in ports:
+        assert port["host_ip"] == "127.0.0.1", port
+        assert int(port["target"]) == CONTAINER_PORT
+        assert int(port["published"]) == settings["port"]
+    with_cli = json.loads(compose(host, settings, "--profile", "cli", "config", "--format", "json").stdout)
+    assert "ports" not in with_cli["services"]["openclaw-cli"]
+
+
+def test_compose_hardening_and_restart_policy(host, settings):
+    config = json.loads(compose(host, settings, "--profile", "cli", "config", "--format", "json").stdout)
+    gateway = config["services"]["openclaw-gateway"]
+    assert gateway["restart"] == "unless-stopped"
+    assert {"NET_RAW", "NET_ADMIN"} <= set(gateway["cap_drop"])
+    assert "no-new-privileges:true" in gateway["security_opt"]
+    assert any("/healthz" in part for part in gateway["healthcheck"]["test"])
+    assert gateway["command"] == ["openclaw", "gateway", "--bind", "lan", "--port", str(CONTAINER_PORT)]
+    cli = config["services"]["openclaw-cli"]
+    assert cli["network_mode"] == "service:openclaw-gateway"
+
+
+def test_gateway_runs_as_node_uid_1000(host, settings):
+    result = compose(host, settings, "exec", "-T", "openclaw-gateway", "id", "-u")
+    assert result.stdout.strip() == "1000"
+
+
+@pytest.mark.parametrize("name", sorted(BINARIES))
+def test_which_finds_every_binary_in_usr_local_bin(host, settings, name):
+    which = compose(host, settings, "exec", "-T", "openclaw-gateway", "which", name)
+    assert which.rc == 0, which.stderr
+    assert which.stdout.strip() == f"/usr/local/bin/{name}"
+    run = compose(host, settings, "exec", "-T", "openclaw-gateway", name)
+    assert run.stdout.strip() == BINARIES[name]
+
+
+def test_healthz_answers_on_loopback(host, settings):
+    rc, body = healthz(host, settings["port"])
+    assert rc == 0
+    assert json.loads(body) == {"ok": True, "status": "live"}
+
+
+def test_control_ui_is_served(host, settings):
+    result = host.run("curl -sS --max-time 5 -o /dev/null -w '%%{http_code}' http://127.0.0.1:%s/", str(settings["port"]))
+    assert result.stdout.strip() == "200"
+
+
+def test_nothing_listens_on_all_addresses(host, settings):
+    port = settings["port"]
+    listeners = host.run("ss -Htln").stdout.splitlines()
+    local = [line.split()[3] for line in listeners if line.split()[3].endswith(f":{port}")]
+    assert local == [f"127.0.0.1:{port}"], listeners
+    # The VM's own network address does not reach the gateway.
+    address = host.interface("eth0").addresses[0]
+    rc, _ = healthz(host, port, address=address, timeout=3)
+    assert rc != 0
+
+
+def test_right_token_is_accepted(host, settings):
+    result = gateway_health(host, settings, '"$OPENCLAW_GATEWAY_TOKEN"')
+    assert result.rc == 0, result.stdout + result.stderr
+    assert "OK" in result.stdout
+
+
+def test_wrong_token_is_rejected(host, settings):
+    result = gateway_health(host, settings, WRONG_TOKEN)
+    assert result.rc != 0
+    assert "unauthorized: gateway token mismatch" in result.stdout + result.stderr
+
+
+def test_image_is_tagged_with_its_context_hash_and_old_tags_are_gone(host, settings):
+    image = read_env(host, settings)["OPENCLAW_IMAGE"]
+    label = host.run(
+        "docker image inspect --format '{{index .Config.Labels \"org.openclaw-gcp.context-hash\"}}' %s", image
+    ).stdout.strip()
+    assert re.fullmatch(r"[0-9a-f]{64}", label)
+    assert image.endswith("-" + label[:12])
+    tags = host.run("docker image ls --format '{{.Repository}}:{{.Tag}}' openclaw-gateway").stdout.split()
+    assert tags == [image]

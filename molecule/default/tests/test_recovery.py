@@ -1,0 +1,79 @@
+"""What the guide promises persists: state on the host survives a container recreate and a VM
+restart; binaries come back with the image. Runs last (pytest orders files by name)."""
+
+import hashlib
+import time
+
+import pytest
+from conftest import (
+    BINARIES,
+    WRONG_TOKEN,
+    compose,
+    gateway_health,
+    local_docker,
+    read_env,
+    wait_healthy,
+)
+
+MARKER = "workspace-marker.txt"
+
+
+def snapshot(host, settings):
+    """Token, keyring password, openclaw.json digest and the marker, as the VM sees them."""
+    env = read_env(host, settings)
+    config = host.file(settings["state"] + "/openclaw.json").content
+    marker = host.file(f"{settings['workspace']}/{MARKER}")
+    return {
+        "token": env["OPENCLAW_GATEWAY_TOKEN"],
+        "keyring": env["GOG_KEYRING_PASSWORD"],
+        "config": hashlib.sha256(config).hexdigest(),
+        "marker": marker.content_string if marker.exists else None,
+        "marker_uid": marker.uid if marker.exists else None,
+    }
+
+
+def assert_gateway_back(host, settings, before):
+    wait_healthy(host, settings)
+    assert snapshot(host, settings) == before
+    for name in BINARIES:
+        which = compose(host, settings, "exec", "-T", "openclaw-gateway", "which", name)
+        assert which.stdout.strip() == f"/usr/local/bin/{name}"
+    ok = gateway_health(host, settings, '"$OPENCLAW_GATEWAY_TOKEN"')
+    assert ok.rc == 0, ok.stdout + ok.stderr
+    wrong = gateway_health(host, settings, WRONG_TOKEN)
+    assert wrong.rc != 0 and "token mismatch" in wrong.stdout + wrong.stderr
+
+
+@pytest.fixture(scope="module")
+def before(host, settings):
+    wait_healthy(host, settings)
+    # Written by the gateway container itself: the mounted workspace is writable as uid 1000.
+    text = f"written by the gateway container on {settings['instance']}"
+    write = compose(
+        host, settings, "exec", "-T", "openclaw-gateway", "sh", "-c",
+        f"printf '%s' '{text}' > /home/node/.openclaw/workspace/{MARKER}",
+    )
+    assert write.rc == 0, write.stderr
+    state = snapshot(host, settings)
+    assert state["marker"] == text and state["marker_uid"] == 1000
+    return state
+
+
+def test_state_survives_compose_down_and_up(host, settings, before):
+    down = host.run("cd %s && docker compose down && docker compose up -d", settings["project"])
+    assert down.rc == 0, down.stderr
+    assert_gateway_back(host, settings, before)
+
+
+def test_state_survives_a_vm_restart(host, settings, before):
+    # systemd in the VM container shuts down cleanly on SIGRTMIN+3 (the platform's stop signal),
+    # like a Compute Engine stop/start; Docker then brings the stack back (restart: unless-stopped).
+    local_docker("restart", "--time", "90", settings["instance"], timeout=180)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        booted = host.run("systemctl is-system-running")
+        if booted.stdout.strip() in ("running", "degraded"):
+            break
+        time.sleep(2)
+    assert host.service("docker").is_running
+    assert_gateway_back(host, settings, before)
