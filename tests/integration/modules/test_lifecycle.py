@@ -141,4 +141,3 @@ def test_every_module_check_apply_check_apply(emulator, runner):
     assert runs[1][0]['project']['project']['state'] == 'DELETE_REQUESTED'
     bindings = dict((b['role'], b['members']) for b in iam_policy(emulator)['bindings'])
     assert 'roles/compute.instanceAdmin.v1' not in bindings and bindings['roles/owner'] == owners_before
-
