@@ -250,6 +250,9 @@ instance:
       description: Short name of the first interface's network.
       type: str
       sample: default
+    subnetwork:
+      description: Short name of the first interface's subnetwork, if any.
+      type: str
     self_link:
       description: Google's link to the instance.
       type: str

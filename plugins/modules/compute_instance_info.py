@@ -124,6 +124,17 @@ instances:
     self_link:
       description: Google's link to the instance.
       type: str
+project:
+  description: The project that was searched.
+  returned: always
+  type: str
+  sample: my-openclaw-project
+zones:
+  description: The zones the matching instances are in, sorted.
+  returned: always
+  type: list
+  elements: str
+  sample: ["us-central1-a"]
 '''
 
 from ansible_collections.openclaw.gcp.plugins.module_utils.gcp import (
