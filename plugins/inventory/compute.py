@@ -22,12 +22,17 @@ description:
   - Values read from the API are marked unsafe, so templates in them are never evaluated.
 version_added: 0.1.0
 author:
-  - openclaw.gcp maintainers
+  - OpenClaw GCP maintainers (@openclaw)
 extends_documentation_fragment:
   - openclaw.gcp.gcp
   - ansible.builtin.constructed
   - ansible.builtin.inventory_cache
 options:
+  service_account_contents:
+    description:
+      - The contents of a service-account key (JSON), as a string or a dictionary.
+      - If not set, E(GCP_SERVICE_ACCOUNT_CONTENTS) is used.
+    type: raw
   plugin:
     description: Marks the file as a configuration of this plugin.
     required: true

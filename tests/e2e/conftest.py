@@ -23,7 +23,7 @@ def docker_images():
     """The local images the docker backend and the gateway build need (built by make setup)."""
     missing = []
     for image in REQUIRED_IMAGES:
-        if subprocess.run(['docker', 'image', 'inspect', image], capture_output=True).returncode != 0:
+        if subprocess.run(['docker', 'image', 'inspect', image], capture_output=True, check=False).returncode != 0:
             missing.append(image)
     assert not missing, 'local images missing: %s; run `make setup` first' % ', '.join(missing)
 

@@ -41,15 +41,17 @@ class Run:
         cmd = ['ansible-playbook', '-i', str(INVENTORY), str(playbook),
                '-e', 'openclaw_gcp_ssh_key_file=%s' % self.key_file, *args]
         started = time.monotonic()
-        proc = subprocess.run(cmd, cwd=ROOT, env=self.env(), capture_output=True, text=True, timeout=timeout)
+        proc = subprocess.run(cmd, cwd=ROOT, env=self.env(), capture_output=True, text=True, timeout=timeout,
+                              check=False)
         log = self.log_dir / ('%02d-%s.log' % (self.count, Path(playbook).stem))
-        log.write_text('$ %s\n\n%s\n%s\n(%.0f s, exit %d)\n' % (shlex.join(cmd), proc.stdout, proc.stderr,
-                                                                 time.monotonic() - started, proc.returncode))
+        elapsed = time.monotonic() - started
+        log.write_text('$ %s\n\n%s\n%s\n(%.0f s, exit %d)\n'
+                       % (shlex.join(cmd), proc.stdout, proc.stderr, elapsed, proc.returncode))
         return proc
 
     def inventory(self):
         proc = subprocess.run(['ansible-inventory', '-i', str(INVENTORY), '--list'], cwd=ROOT, env=self.env(),
-                              capture_output=True, text=True, timeout=120)
+                              capture_output=True, text=True, timeout=120, check=False)
         assert proc.returncode == 0, proc.stderr
         return plain(json.loads(proc.stdout))
 
@@ -77,7 +79,7 @@ def ssh(address, key_file, command, user='openclaw', timeout=120, check=True):
     """Run a command on a VM (loopback address only) with the operator key."""
     assert address.startswith('127.'), 'refusing to SSH to a non-loopback address %s' % address
     proc = subprocess.run(['ssh', '-i', str(key_file), *SSH_OPTIONS, '%s@%s' % (user, address), command],
-                          capture_output=True, text=True, timeout=timeout)
+                          capture_output=True, text=True, timeout=timeout, check=False)
     if check:
         assert proc.returncode == 0, 'ssh %s %r failed: %s' % (address, command, proc.stderr)
     return proc

@@ -99,7 +99,10 @@ def test_second_site_run_changes_nothing(e2e):
 
 def test_inventory_groups_by_zone_and_status(e2e):
     inventory = e2e.inventory()
-    hosts = lambda group: sorted(inventory.get(group, {}).get('hosts', []))  # noqa: E731
+
+    def hosts(group):
+        return sorted(inventory.get(group, {}).get('hosts', []))
+
     assert hosts('openclaw_gateways') == ['e2e-gw-a', 'e2e-gw-b']
     assert hosts('zone_us_central1_a') == ['e2e-gw-a']
     assert hosts('zone_europe_west1_b') == ['e2e-gw-b']

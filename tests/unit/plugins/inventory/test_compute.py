@@ -55,7 +55,7 @@ class FakeClient:
 
     calls = []
     data = {}
-    error = None
+    errors = []          # an exception here is raised by the next aggregated_list
 
     instances = 0
 
@@ -69,8 +69,8 @@ class FakeClient:
         FakeClient.calls.append({'collection': collection, 'project': project, 'filter': filter_expr,
                                  'page_size': page_size, 'params': self.params, 'max_attempts': self.max_attempts})
         self.stats['requests'] += 1
-        if FakeClient.error:
-            raise FakeClient.error
+        if FakeClient.errors:
+            raise FakeClient.errors.pop(0)
         return [('zones/' + i['zone'].rsplit('/', 1)[-1], i) for i in FakeClient.data.get(project, [])]
 
 
@@ -79,7 +79,7 @@ def _reset_fake(monkeypatch):
     FakeClient.calls = []
     FakeClient.instances = 0
     FakeClient.data = {}
-    FakeClient.error = None
+    FakeClient.errors = []
     for name in ('GCP_PROJECT', 'GCP_AUTH_KIND', 'GCP_SERVICE_ACCOUNT_FILE', 'GCP_SERVICE_ACCOUNT_CONTENTS',
                  'GCP_ACCESS_TOKEN', 'GCP_SCOPES', 'OPENCLAW_GCP_API_ENDPOINT'):
         monkeypatch.delenv(name, raising=False)
@@ -297,7 +297,7 @@ def test_require_api_endpoint_refuses_google(tmp_path):
 
 
 def test_api_error_becomes_one_parser_error(tmp_path):
-    FakeClient.error = GcpError('Failed to list instances in project openclaw-demo: HTTP 403 forbidden: Compute API disabled.')
+    FakeClient.errors = [GcpError('Failed to list instances in project openclaw-demo: HTTP 403 forbidden: Compute API disabled.')]
     with pytest.raises(AnsibleParserError, match='HTTP 403 forbidden: Compute API disabled'):
         run_inventory(tmp_path, BASE)
 
