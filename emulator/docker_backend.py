@@ -235,7 +235,6 @@ class DockerBackend:
                     raise OperationFailed("RESOURCE_ALREADY_EXISTS", "Container %s belongs to "
                                           "another emulator." % cname, 409)
                 stale.remove(force=True, v=True)
-            loopback = self._allocate_loopback()
             memory, quota = machine_limits(inst)
             labels = {LABEL: "1", STATE_LABEL: self.state, LABEL + ".project": project,
                       LABEL + ".zone": zone, LABEL + ".instance": name}
@@ -245,18 +244,32 @@ class DockerBackend:
             except self.docker.errors.NotFound:
                 pass
             self.client.volumes.create(volume, labels=labels)
+            for attempt in range(5):
+                loopback = self._allocate_loopback()
+                try:
+                    container = self.client.containers.run(
+                        image, detach=True, name=cname, hostname=name, labels=labels,
+                        cap_add=["ALL"], cap_drop=["SYS_RESOURCE"],
+                        security_opt=["seccomp=unconfined", "apparmor=unconfined"],
+                        cgroupns="host", tmpfs={"/run": "", "/run/lock": ""},
+                        volumes={"/sys/fs/cgroup": {"bind": "/sys/fs/cgroup", "mode": "rw"},
+                                 volume: {"bind": "/var/lib/docker", "mode": "rw"}},
+                        mem_limit=memory, memswap_limit=memory, cpu_period=CPU_PERIOD,
+                        cpu_quota=quota, ports={"22/tcp": (loopback, 22)},
+                        stop_signal="SIGRTMIN+3", environment={"container": "docker"})
+                    break
+                except self.docker.errors.APIError as exc:
+                    leftover = self._container(cname)
+                    if leftover is not None:
+                        leftover.remove(force=True)
+                    taken = "already allocated" in str(exc) or "already in use" in str(exc)
+                    with self._guard:
+                        if not taken:
+                            self._reserved.discard(loopback)
+                    # A taken address stays reserved: someone else uses 127.x:22 after all.
+                    if not taken or attempt == 4:
+                        raise
             try:
-                container = self.client.containers.run(
-                    image, detach=True, name=cname, hostname=name, labels=labels,
-                    cap_add=["ALL"], cap_drop=["SYS_RESOURCE"],
-                    security_opt=["seccomp=unconfined", "apparmor=unconfined"],
-                    cgroupns="host", tmpfs={"/run": "", "/run/lock": ""},
-                    volumes={"/sys/fs/cgroup": {"bind": "/sys/fs/cgroup", "mode": "rw"},
-                             volume: {"bind": "/var/lib/docker", "mode": "rw"}},
-                    mem_limit=memory, memswap_limit=memory, cpu_period=CPU_PERIOD,
-                    cpu_quota=quota,
-                    ports={"22/tcp": (loopback, 22)}, stop_signal="SIGRTMIN+3",
-                    environment={"container": "docker"})
                 updates = self._boot(container, inst, loopback)
             except Exception:
                 with self._guard:

@@ -451,3 +451,17 @@ def test_deletion_protection_service_account_suspend_resume_reset(session, emu):
     wait(session, emu, session.post(base + "/setServiceAccount", json=account).json())
     assert session.get(base).json()["serviceAccounts"] == [account]
     assert "error" not in wait(session, emu, session.delete(base).json())
+
+
+def test_chunked_request_body(emu):
+    body = json.dumps(instance_body("chunked-1")).encode()
+
+    def pieces():
+        for start in range(0, len(body), 64):
+            yield body[start:start + 64]
+    answer = requests.post(compute(emu, "zones/%s/instances" % ZONE), data=pieces(),
+                           headers={"Authorization": "Bearer " + emu.token,
+                                    "Content-Type": "application/json"})
+    assert answer.status_code == 200, answer.text
+    assert requests.get(compute(emu, "zones/%s/instances/chunked-1" % ZONE), headers={
+        "Authorization": "Bearer " + emu.token}).json()["name"] == "chunked-1"
