@@ -4,7 +4,7 @@ import json
 import re
 
 import pytest
-from conftest import (
+from openclaw_checks import (
     BINARIES,
     CONTAINER_PORT,
     PLACEHOLDERS,

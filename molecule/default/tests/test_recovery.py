@@ -5,7 +5,7 @@ import hashlib
 import time
 
 import pytest
-from conftest import (
+from openclaw_checks import (
     BINARIES,
     WRONG_TOKEN,
     compose,

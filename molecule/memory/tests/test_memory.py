@@ -1,0 +1,75 @@
+"""Memory drill: the gateway stack converged and runs inside a 1 GiB VM (e2-micro size)."""
+
+import json
+import os
+import time
+from pathlib import Path
+
+import pytest
+from openclaw_checks import WRONG_TOKEN, compose, gateway_health, local_docker, wait_healthy
+
+GIB = 1024**3
+MIB = 1024**2
+CGROUP_ROOT = Path("/sys/fs/cgroup/memory")
+
+
+@pytest.fixture(scope="module", name="vm")
+def vm_fixture(host, settings):
+    """The VM container as the machine running Molecule sees it."""
+    wait_healthy(host, settings)
+    info = json.loads(local_docker("container", "inspect", settings["instance"]).stdout)[0]
+    proc = host.file("/proc/1/cgroup").content_string
+    memory_path = next(line.split(":", 2)[2] for line in proc.splitlines() if ":memory:" in line)
+    cgroup = memory_path.removesuffix("/init.scope")
+    return {"info": info, "cgroup": cgroup, "dir": CGROUP_ROOT / cgroup.lstrip("/")}
+
+
+def test_vm_is_limited_to_1_gib_without_swap(vm):
+    host_config = vm["info"]["HostConfig"]
+    assert host_config["Memory"] == GIB
+    assert host_config["MemorySwap"] == GIB
+    assert int((vm["dir"] / "memory.limit_in_bytes").read_text()) == GIB
+
+
+def test_gateway_container_is_charged_to_the_vm(host, settings, vm):
+    parent = host.run("docker info --format '{{.CgroupDriver}}'").stdout.strip()
+    assert parent == "cgroupfs"
+    cid = compose(host, settings, "ps", "-q", "--no-trunc", "openclaw-gateway").stdout.strip()
+    assert (vm["dir"] / cid).is_dir(), f"gateway cgroup not under {vm['dir']}"
+
+
+def test_no_process_was_oom_killed(vm):
+    control = dict(line.split() for line in (vm["dir"] / "memory.oom_control").read_text().splitlines())
+    assert int(control.get("oom_kill", 0)) == 0, control
+
+
+def test_gateway_works_within_the_limit(host, settings):
+    ok = gateway_health(host, settings, '"$OPENCLAW_GATEWAY_TOKEN"')
+    assert ok.rc == 0, ok.stdout + ok.stderr
+    wrong = gateway_health(host, settings, WRONG_TOKEN)
+    assert wrong.rc != 0 and "token mismatch" in wrong.stdout + wrong.stderr
+
+
+def test_record_peak_memory_and_idle_rss(host, settings, vm):
+    ephemeral = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"])
+    peak = json.loads((ephemeral / f"memory-{settings['instance']}.json").read_text())
+    assert peak["samples"] > 0
+    # Idle: let the gateway settle after the token checks, then read its container's cgroup.
+    time.sleep(30)
+    cid = compose(host, settings, "ps", "-q", "--no-trunc", "openclaw-gateway").stdout.strip()
+    stat = dict(line.split() for line in (vm["dir"] / cid / "memory.stat").read_text().splitlines())
+    idle_rss = int(stat["total_rss"])
+    vm_stat = dict(line.split() for line in (vm["dir"] / "memory.stat").read_text().splitlines())
+    report = {
+        "limit_mib": GIB // MIB,
+        "converge_peak_rss_mib": round(peak["peak_rss_bytes"] / MIB),
+        "converge_peak_usage_incl_cache_mib": round(peak["peak_usage_bytes"] / MIB),
+        "kernel_max_usage_incl_cache_mib": round(int((vm["dir"] / "memory.max_usage_in_bytes").read_text()) / MIB),
+        "gateway_idle_rss_mib": round(idle_rss / MIB),
+        "vm_idle_rss_mib": round(int(vm_stat["total_rss"]) / MIB),
+        "samples": peak["samples"],
+    }
+    (ephemeral / "memory-report.json").write_text(json.dumps(report, indent=2))
+    print("\nmemory drill:", json.dumps(report))
+    assert idle_rss < GIB
+    assert peak["peak_rss_bytes"] < GIB
