@@ -457,7 +457,12 @@ class GcpClient(object):
         if self._session is None:
             if not HAS_REQUESTS:
                 raise GcpError(missing_required_lib('requests'))
-            self._session = google.auth.transport.requests.AuthorizedSession(self.credentials())
+            creds = self.credentials()
+            if resolve_auth_kind(self.params) == 'accesstoken':
+                # a bare token cannot be refreshed: let a 401 come back as the API's own answer
+                self._session = google.auth.transport.requests.AuthorizedSession(creds, refresh_status_codes=())
+            else:
+                self._session = google.auth.transport.requests.AuthorizedSession(creds)
             self._session.headers['User-Agent'] = USER_AGENT
         return self._session
 
@@ -512,7 +517,8 @@ class GcpClient(object):
                 if getattr(exc, 'retryable', False):
                     transient = 'token refresh failed (%s)' % exc
                 else:
-                    raise GcpError('Failed to %s %s: could not obtain an access token: %s.' % (action, resource, exc)) from None
+                    raise GcpError('Failed to %s %s: could not obtain an access token: %s.' % (
+                        action, resource, str(exc).rstrip('.'))) from None
 
             if response is not None:
                 status = response.status_code
@@ -577,15 +583,16 @@ class GcpClient(object):
         except ValueError:
             return {}
 
-    @staticmethod
-    def _http_error(action, resource, response):
+    def _http_error(self, action, resource, response):
         try:
             body = response.json()
         except ValueError:
             body = response.text
         reason, message = parse_google_error(body)
-        return GcpError(format_api_error(action, resource, response.status_code, body),
-                        status=response.status_code, reason=reason, google_message=message, body=body)
+        sentence = format_api_error(action, resource, response.status_code, body)
+        if response.status_code == 401:
+            sentence = sentence[:-1] + ' (the %s credentials were rejected).' % resolve_auth_kind(self.params)
+        return GcpError(sentence, status=response.status_code, reason=reason, google_message=message, body=body)
 
     def get(self, api, path, action, resource, params=None, allow_404=True):
         return self.call('GET', api, path, action, resource, params=params, allow_404=allow_404)

@@ -71,7 +71,8 @@ options:
   image:
     description:
       - Boot image as a partial or full URL, for example V(projects/debian-cloud/global/images/family/debian-12).
-      - Used only when the instance is created.
+      - Used only when the instance is created; the image (or family) is looked up before the create
+        request, so a missing image fails the task before any write.
     type: str
     default: projects/debian-cloud/global/images/family/debian-12
   boot_disk_size_gb:
@@ -562,6 +563,17 @@ class InstanceManager(object):
             raise GcpError('Machine type %s does not exist in zone %s (project %s): no write was made.' % (
                 machine_type, self.zone, self.project))
 
+    def check_image(self, image):
+        """Make sure the boot image (or image family) exists before creating; odd forms are left to Google."""
+        link = normalize_link(image or '')
+        if link.startswith('global/'):
+            link = 'projects/%s/%s' % (self.project, link)
+        if not re.match(r'^projects/[^/]+/global/images/(family/)?[^/]+$', link):
+            return
+        found = self.client.get('compute', link, 'read', 'image %s' % image)
+        if found is None:
+            raise GcpError('Image %s does not exist or is not visible to project %s: no write was made.' % (image, self.project))
+
     def wait_for_status(self, wanted, deadline):
         """Poll the instance until its status is one of ``wanted`` (bounded by ``deadline``)."""
         pause = 0.3
@@ -688,6 +700,7 @@ class InstanceManager(object):
         if instance is None:
             self.check_zone()
             self.check_machine_type(desired['machine_type'] or DEFAULT_MACHINE_TYPE)
+            self.check_image(params['image'])
             after = predict_created(params)
             if check:
                 self.actions = ['create'] + (['stop'] if state == 'stopped' else [])

@@ -69,6 +69,7 @@ class FakeGoogle(object):
         self.project = project
         self.zones = {'us-central1-a', 'us-central1-b', 'europe-west1-b'}
         self.machine_types = {'e2-micro', 'e2-small', 'e2-medium', 'e2-standard-2'}
+        self.images = {'projects/debian-cloud/global/images/family/debian-12', 'projects/debian-cloud/global/images/family/debian-13'}
         self.instances = {}
         self.firewalls = {}
         self.services = {'compute.googleapis.com': 'ENABLED', 'iam.googleapis.com': 'DISABLED'}
@@ -84,12 +85,14 @@ class FakeGoogle(object):
         self.faults = []
         self.page_size = None
         self.sessions = 0
+        self.session_options = None
         self._ids = itertools.count(1000)
 
     # -- plumbing ---------------------------------------------------------------------------------
 
-    def session_factory(self, credentials):  # pylint: disable=unused-argument
+    def session_factory(self, credentials, **kwargs):  # pylint: disable=unused-argument
         self.sessions += 1
+        self.session_options = kwargs
         return FakeSession(self)
 
     def sleep(self, seconds):
@@ -177,6 +180,10 @@ class FakeGoogle(object):
         return inst
 
     def compute(self, method, path, params, body):  # pylint: disable=too-many-return-statements,too-many-branches
+        if '/global/images/' in path:
+            if path in self.images:
+                return 200, {'name': path.rsplit('/', 1)[-1], 'status': 'READY'}
+            return error(404, 'notFound', "The resource '%s' was not found" % path)
         parts = path.split('/')
         if len(parts) < 2 or parts[0] != 'projects' or parts[1] != self.project:
             return error(404, 'notFound', "The resource 'projects/%s' was not found" % (parts[1] if len(parts) > 1 else ''))

@@ -100,6 +100,8 @@ def test_bad_input_fails_before_any_write(emulator, runner, tmp_path):
         ('unknown zone', {'openclaw.gcp.compute_instance': {'name': 'gw-x', 'zone': 'mars-north1-a'}}, 'mars-north1-a'),
         ('unknown machine type', {'openclaw.gcp.compute_instance': instance('gw-x', machine_type='e2-gigantic')},
          'Machine type e2-gigantic does not exist in zone us-central1-a (project openclaw-demo): no write was made.'),
+        ('unknown image', {'openclaw.gcp.compute_instance': instance('gw-x', image='projects/debian-cloud/global/images/family/debian-99')},
+         'Image projects/debian-cloud/global/images/family/debian-99 does not exist or is not visible to project openclaw-demo'),
         ('bad labels', {'openclaw.gcp.compute_instance': instance('gw-x', labels={'Owner': 'Me', 'ok': 'x' * 70})},
          "label key 'Owner' is invalid"),
         ('missing project', {'openclaw.gcp.compute_instance': instance('gw-x'), 'environment': {'GCP_PROJECT': ''}},

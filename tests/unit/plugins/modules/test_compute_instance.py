@@ -344,3 +344,25 @@ def test_no_wait_skips_the_last_wait(google, run):
     result = run(ci, dict(VM, wait=False))
     assert result['changed'] is True
     assert not any(c[1].endswith('/wait') for c in google.calls)
+
+
+def test_unknown_image_fails_before_writing(google, run):
+    result = run(ci, dict(VM, image='projects/debian-cloud/global/images/family/debian-99'))
+    assert result['failed'] is True
+    assert result['msg'] == ('Image projects/debian-cloud/global/images/family/debian-99 does not exist or is not visible '
+                             'to project demo: no write was made.')
+    assert google.writes() == []
+
+
+def test_a_rejected_access_token_is_reported_as_such(google, run):
+    real = google.compute
+
+    def unauthenticated(method, path, params, body):  # pylint: disable=unused-argument
+        return 401, {'error': {'code': 401, 'status': 'UNAUTHENTICATED', 'message': 'Request had invalid authentication credentials.'}}
+    google.compute = unauthenticated
+    result = run(ci, VM)
+    google.compute = real
+    assert result['failed'] is True and result['status'] == 401
+    assert result['msg'] == ('Failed to read instance vm1 in zone us-central1-a (project demo): HTTP 401 UNAUTHENTICATED: '
+                             'Request had invalid authentication credentials (the accesstoken credentials were rejected).')
+    assert google.session_options == {'refresh_status_codes': ()}  # a bare token is never "refreshed"
