@@ -207,8 +207,15 @@ class Compute:
             items = validate_metadata_items(body.get("items"), "metadata")
             proj["metadata"] = {"kind": "compute#metadata", "items": items,
                                 "fingerprint": util.fingerprint([items, util.etag()])}
+            running = [copy.deepcopy(i) for z in proj["instances"].values() for i in z.values()
+                       if i["status"] == "RUNNING" and not i.get("_preloaded")]
+            job = None
+            if running and self.backend.asynchronous:
+                def job(j):  # pylint: disable=unused-argument
+                    for snap in running:
+                        self.backend.apply_metadata(self._guest_view(project, snap))
             return self._global_op(req, project, "setCommonInstanceMetadata",
-                                   "projects/%s" % project, proj["computeId"])
+                                   "projects/%s" % project, proj["computeId"], job_fn=job)
 
     def list_zones(self, req, project):
         with self.store.lock:
@@ -646,7 +653,7 @@ class Compute:
             snap = self._transition(key, ("PROVISIONING",), "STAGING")
             if snap is None:
                 return
-            updates = self.backend.create(snap) if snap else {}
+            updates = self.backend.create(self._guest_view(project, snap))
             j.sleep(latency / 2)
             self._transition(key, ("STAGING",), "RUNNING", updates, started=True)
 
@@ -814,6 +821,18 @@ class Compute:
             return None
         return inst
 
+    def _guest_view(self, project, snap):
+        """What the guest agent sees: the instance plus the project's ``ssh-keys`` (unless the
+        instance sets ``block-project-ssh-keys``)."""
+        items = {i["key"]: i.get("value", "") for i in snap["metadata"].get("items", [])}
+        if str(items.get("block-project-ssh-keys", "")).lower() != "true":
+            with self.store.lock:
+                proj = self.store.projects.get(project)
+                common = proj["metadata"].get("items", []) if proj else []
+            snap["_project_ssh_keys"] = "\n".join(
+                i.get("value", "") for i in common if i["key"] in ("ssh-keys", "sshKeys"))
+        return snap
+
     def _transition(self, key, from_states, to_state, updates=None, started=False,
                     stopped=False):
         """Move an instance between states; returns a snapshot or None if it is gone."""
@@ -923,7 +942,7 @@ class Compute:
                 snap = copy.deepcopy(self._get(key))
             if snap is None or snap["status"] != "STAGING":
                 return
-            updates = self.backend.start(snap)
+            updates = self.backend.start(self._guest_view(project, snap))
             j.sleep(latency / 2)
             self._transition(key, ("STAGING",), "RUNNING", updates, started=True)
 
@@ -1032,7 +1051,7 @@ class Compute:
             with self.store.lock:
                 snap = copy.deepcopy(self._get(key))
             if snap is not None and snap["status"] == "RUNNING":
-                backend.apply_metadata(snap)
+                backend.apply_metadata(self._guest_view(project, snap))
             j.sleep(latency)
         return self._zone_op(req, proj, zone, inst, "setMetadata", job)
 
@@ -1135,7 +1154,7 @@ class Compute:
                 snap = copy.deepcopy(self._get(key))
             if snap is None:
                 return
-            updates = self.backend.reset(snap)
+            updates = self.backend.reset(self._guest_view(project, snap))
             j.sleep(latency)
             self._transition(key, ("RUNNING",), "RUNNING", updates, started=True)
         return self._zone_op(req, proj, zone, inst, "reset", job)

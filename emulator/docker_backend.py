@@ -74,7 +74,13 @@ for user, keys in sorted(data["users"].items()):
         continue
     subprocess.check_call(["usermod", "-aG", ",".join(["google-sudoers"] + extra), user])
     write_keys(user, keys)
-for user in data["removed"]:
+# Like the guest agent, remember which users it manages (to revoke those no longer listed).
+STATE = "/var/lib/google/google_users"
+previous = []
+if os.path.exists(STATE):
+    with open(STATE) as handle:
+        previous = [l.strip() for l in handle if l.strip()]
+for user in sorted(set(previous) - set(data["users"])):
     try:
         info = pwd.getpwnam(user)
     except KeyError:
@@ -84,6 +90,10 @@ for user in data["removed"]:
     subprocess.call(["gpasswd", "-d", user, "google-sudoers"], stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL)
     write_keys(user, [])
+os.makedirs(os.path.dirname(STATE), exist_ok=True)
+with open(STATE + ".tmp", "w") as handle:
+    handle.write("".join(u + "\n" for u in sorted(data["users"])))
+os.replace(STATE + ".tmp", STATE)
 '''
 
 
@@ -101,12 +111,14 @@ def _where(inst):
 
 
 def ssh_users(inst):
-    """{user: [public key lines]} from the instance's ``ssh-keys`` (and ``sshKeys``) metadata."""
+    """{user: [public key lines]} from the ``ssh-keys`` (and ``sshKeys``) metadata of the
+    instance and, unless it blocks them, of the project."""
     users = {}
-    for item in inst.get("metadata", {}).get("items", []):
-        if item["key"] not in ("ssh-keys", "sshKeys"):
-            continue
-        for line in item.get("value", "").splitlines():
+    texts = [item.get("value", "") for item in inst.get("metadata", {}).get("items", [])
+             if item["key"] in ("ssh-keys", "sshKeys")]
+    texts.append(inst.get("_project_ssh_keys") or "")
+    for text in texts:
+        for line in text.splitlines():
             user, sep, key = line.strip().partition(":")
             if not sep or not USER_NAME.match(user) or not key.strip():
                 continue
@@ -214,9 +226,7 @@ class DockerBackend:
         return {"natIP": loopback, "networkIP": network_ip, "_loopback": loopback}
 
     def _apply_users(self, container, inst):
-        users = ssh_users(inst)
-        removed = sorted(set(inst.get("_users", [])) - set(users))
-        data = json.dumps({"users": users, "removed": removed})
+        data = json.dumps({"users": ssh_users(inst)})
         script = base64.b64encode(GUEST_AGENT.encode()).decode()
         self._exec(container, ["python3", "-c", "import base64;exec(base64.b64decode('%s'))"
                                % script, data], "creating the ssh-keys users")
@@ -275,7 +285,6 @@ class DockerBackend:
                 with self._guard:
                     self._reserved.discard(loopback)
                 raise
-            updates["_users"] = sorted(ssh_users(inst))
             return updates
 
     def start(self, inst):
@@ -290,7 +299,6 @@ class DockerBackend:
             loopback = inst.get("_loopback") or container.attrs["HostConfig"]["PortBindings"][
                 "22/tcp"][0]["HostIp"]
             updates = self._boot(container, inst, loopback)
-            updates["_users"] = sorted(ssh_users(inst))
             return updates
 
     def stop(self, inst):
@@ -370,7 +378,6 @@ class DockerBackend:
             container.kill()
             container.start()
             updates = self._boot(container, inst, inst.get("_loopback"))
-            updates["_users"] = sorted(ssh_users(inst))
             return updates
 
     def adopt(self, store):

@@ -115,6 +115,22 @@ def test_set_metadata_grants_and_revokes_users_on_debian_13(demu, keys):
     assert ssh(keys, "bob", address, "sudo -n whoami").stdout.strip() == "root"
     assert ssh(keys, "alice", address, "true", check=False).returncode != 0
 
+    # Project-wide ssh-keys reach every instance that does not block them.
+    project = session.get(compute(demu, "")[:-1]).json()
+    op = session.post(compute(demu, "setCommonInstanceMetadata"), json={
+        "fingerprint": project["commonInstanceMetadata"]["fingerprint"],
+        "items": [ssh_keys_item(keys, "alice")]})
+    assert "error" not in wait(session, demu, op.json())
+    assert ssh(keys, "alice", address, "sudo -n true", check=False).returncode == 0
+    inst = session.get(compute(demu, "zones/%s/instances/%s" % (ZONE, name))).json()
+    op = session.post(compute(demu, "zones/%s/instances/%s/setMetadata" % (ZONE, name)), json={
+        "fingerprint": inst["metadata"]["fingerprint"],
+        "items": [ssh_keys_item(keys, "bob"), {"key": "block-project-ssh-keys",
+                                               "value": "true"}]})
+    assert "error" not in wait(session, demu, op.json())
+    assert ssh(keys, "alice", address, "true", check=False).returncode != 0
+    assert ssh(keys, "bob", address, "true", check=False).returncode == 0
+
     demu.restart()
     session = authorized_session(demu)
     again = session.get(compute(demu, "zones/%s/instances/%s" % (ZONE, name))).json()
