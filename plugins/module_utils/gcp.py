@@ -329,6 +329,16 @@ def dict_changes(before, after):
     return sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
 
 
+def exception_text(exc):
+    """A short readable reason for a transport or auth exception (no reprs of nested objects)."""
+    text = exc.args[0] if exc.args and isinstance(exc.args[0], str) else str(exc)
+    found = re.search(r'\[Errno -?\d+\] ([^"\'\)]+)', text)
+    if found:
+        return found.group(1).strip()
+    text = ' '.join(text.split()).rstrip('.')
+    return text if len(text) <= 200 else text[:197] + '...'
+
+
 def resolve_auth_kind(params):
     """The auth kind to use: explicit, else inferred from what was given."""
     kind = params.get('auth_kind')
@@ -510,15 +520,15 @@ class GcpClient(object):
             try:
                 response = self.session.request(method, url, params=params, json=body, timeout=(10.0, timeout))
             except requests.exceptions.RequestException as exc:
-                transient = 'connection error (%s)' % exc.__class__.__name__
+                transient = 'connection error (%s: %s)' % (exc.__class__.__name__, exception_text(exc))
             except google.auth.exceptions.TransportError as exc:
-                transient = 'token request failed (%s)' % exc
+                transient = 'token request failed (%s)' % exception_text(exc)
             except google.auth.exceptions.RefreshError as exc:
                 if getattr(exc, 'retryable', False):
-                    transient = 'token refresh failed (%s)' % exc
+                    transient = 'token refresh failed (%s)' % exception_text(exc)
                 else:
                     raise GcpError('Failed to %s %s: could not obtain an access token: %s.' % (
-                        action, resource, str(exc).rstrip('.'))) from None
+                        action, resource, exception_text(exc))) from None
 
             if response is not None:
                 status = response.status_code

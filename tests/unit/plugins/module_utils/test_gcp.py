@@ -304,7 +304,7 @@ def test_retries_are_bounded_in_count():
 
 def test_retries_are_bounded_in_time():
     client, session, clock = make_client([requests.exceptions.ConnectTimeout('t')] * 20, max_retry_seconds=5.0)
-    with pytest.raises(GcpError, match=r'connection error \(ConnectTimeout\), gave up after \d+ attempts in 5 s'):
+    with pytest.raises(GcpError, match=r'connection error \(ConnectTimeout: t\), gave up after \d+ attempts in 5 s'):
         client.get('compute', 'x', 'read', 'x')
     assert clock.now <= 5.0
     assert len(session.calls) < 20
@@ -455,6 +455,17 @@ def test_one_session_per_client(google):
         client.get('compute', 'projects/demo/zones/us-central1-a', 'read', 'zone')
     assert google.sessions == 1
     assert len(google.calls) == 3
+
+
+def test_exception_text():
+    refused = requests.exceptions.ConnectionError(
+        "HTTPConnectionPool(host='127.0.0.1', port=9): Max retries exceeded with url: /token (Caused by NewConnectionError("
+        "\"HTTPConnection(host='127.0.0.1', port=9): Failed to establish a new connection: [Errno 111] Connection refused\"))")
+    assert gcp.exception_text(refused) == 'Connection refused'
+    import google.auth.exceptions  # pylint: disable=import-outside-toplevel
+    grant = google.auth.exceptions.RefreshError('invalid_grant: account not found', {'error': 'invalid_grant'})
+    assert gcp.exception_text(grant) == 'invalid_grant: account not found'
+    assert len(gcp.exception_text(ValueError('x' * 500))) == 200
 
 
 def test_request_ids_are_unique():
