@@ -101,3 +101,59 @@ def test_admin_rejects_bad_input(tmp_path):
                                json={"zones": ["nowhere-1a"], "count": 1})
         assert answer.status_code == 400
         assert requests.get(emu.endpoint + "/_emulator/nothing").status_code == 404
+
+
+def test_parallel_lifecycles_with_latency_and_faults(tmp_path):
+    """Eight clients drive their own instance through insert/stop/start/delete at once, with
+    transient faults and lost answers; every answer is either right or an injected fault."""
+    import threading
+    import time
+    with Emulator(tmp_path, backend="memory", latency=0.2, fault_rate=0.1, lost_rate=0.3,
+                  fault_seed=5, fault_budget=40) as emu:
+        problems = []
+
+        def call(session, method, url, **kwargs):
+            for attempt in range(20):
+                answer = session.request(method, url, **kwargs)
+                if answer.status_code not in (429, 500, 503):
+                    return answer
+                time.sleep(0.05 * (attempt + 1))
+            problems.append("no answer for %s %s" % (method, url))
+            return answer
+
+        def life(index):
+            session = authorized_session(emu)
+            name = "par-life-%d" % index
+            base = compute(emu, "zones/%s/instances" % ZONE)
+            steps = [("POST", base, instance_body(name)), ("POST", base + "/%s/stop" % name, None),
+                     ("POST", base + "/%s/start" % name, None), ("DELETE", base + "/" + name, None)]
+            for method, url, body in steps:
+                request_id = str(uuid.uuid4())
+                answer = call(session, method, url, params={"requestId": request_id}, json=body)
+                if answer.status_code != 200:
+                    problems.append("%s %s -> %s %s" % (method, url, answer.status_code,
+                                                        answer.text[:200]))
+                    return
+                op = answer.json()
+                deadline = time.monotonic() + 30
+                while op["status"] != "DONE" and time.monotonic() < deadline:
+                    got = call(session, "POST", compute(emu, "zones/%s/operations/%s/wait"
+                                                        % (ZONE, op["name"])))
+                    op = got.json() if got.status_code == 200 else op
+                if op["status"] != "DONE" or "error" in op:
+                    problems.append("%s %s: %s" % (method, url, op))
+                    return
+        threads = [threading.Thread(target=life, args=(i,)) for i in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(120)
+        assert not problems, problems
+        stats = emu.stats()
+        assert stats["instances"] == 0
+        assert stats["faults"]["injected"] + stats["faults"]["lost"] == 40 - stats["faults"][
+            "budget_left"]
+        assert stats["faults"]["injected"] > 0 and stats["faults"]["lost"] > 0
+        unexpected = [line for line in emu.requests() if line["status"] >= 500 and
+                      not line["faulted"]]
+        assert unexpected == []
