@@ -357,7 +357,7 @@ def test_concurrent_clients(emu):
 
 # -- operations, latency, asynchronous errors ----------------------------------------------------
 def test_status_transitions_with_latency(tmp_path):
-    with Emulator(tmp_path, backend="memory", latency=0.8) as emulator:
+    with Emulator(tmp_path, backend="memory", latency=2.0) as emulator:
         session = authorized_session(emulator)
         op = session.post(compute(emulator, "zones/%s/instances" % ZONE),
                           json=instance_body("slow-1")).json()
