@@ -552,9 +552,14 @@ class InstanceManager(object):
         return self.client.get('compute', self.path, 'read', self.resource)
 
     def check_zone(self):
-        zone = self.client.get('compute', 'projects/%s/zones/%s' % (self.project, self.zone), 'read', 'zone %s' % self.zone)
-        if zone is None:
-            raise GcpError('Zone %s does not exist in project %s: no write was made.' % (self.zone, self.project))
+        try:
+            self.client.get('compute', 'projects/%s/zones/%s' % (self.project, self.zone), 'read', 'zone %s' % self.zone, allow_404=False)
+        except GcpError as exc:
+            if exc.status != 404:
+                raise
+            # Google says which part is missing: the zone or the project itself
+            raise GcpError('Zone %s of project %s was not found (%s): no write was made.' % (
+                self.zone, self.project, (exc.google_message or 'not found').rstrip('.'))) from None
 
     def check_machine_type(self, machine_type):
         found = self.client.get('compute', 'projects/%s/zones/%s/machineTypes/%s' % (self.project, self.zone, machine_type),

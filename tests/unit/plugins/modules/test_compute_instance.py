@@ -209,7 +209,15 @@ def test_unknown_machine_type_fails_before_writing(google, run):
 def test_unknown_zone_fails_before_writing(google, run):
     result = run(ci, dict(VM, zone='mars-north1-a'))
     assert result['failed'] is True
-    assert 'mars-north1-a' in result['msg']
+    assert result['msg'] == ("Zone mars-north1-a of project demo was not found (The resource 'projects/demo/zones/mars-north1-a' "
+                             "was not found): no write was made.")
+    assert google.writes() == []
+
+
+def test_unknown_project_is_named(google, run):
+    result = run(ci, dict(VM, project='no-such-project'))
+    assert result['failed'] is True
+    assert "The resource 'projects/no-such-project' was not found" in result['msg']
     assert google.writes() == []
 
 
