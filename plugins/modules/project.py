@@ -129,6 +129,7 @@ actions:
 '''
 
 import re
+import time
 
 from ansible_collections.openclaw.gcp.plugins.module_utils.gcp import (
     Applied,
@@ -220,7 +221,17 @@ def main():
         return client.get('cloudbilling', path + '/billingInfo', 'read billing of', resource, allow_404=False)
 
     def wait_active(op):
-        client.wait_lro('cloudresourcemanager_v3', op, 'create', resource, timeout=timeout)
+        """Wait for the create operation; without one (its answer was lost) poll until ACTIVE."""
+        if op:
+            client.wait_lro('cloudresourcemanager_v3', op, 'create', resource, timeout=timeout)
+            return
+        deadline = time.monotonic() + timeout
+        pause = 0.3
+        while summarize(read(), project_id)['state'] != 'ACTIVE':
+            if time.monotonic() >= deadline:
+                raise GcpError('Timed out after %.0f s waiting for %s to become ACTIVE.' % (timeout, resource))
+            time.sleep(pause)
+            pause = min(pause * 2, 3.0)
 
     try:
         current = read()

@@ -155,3 +155,11 @@ def test_info_filter_builder():
     assert info.build_filter('gw', {'b': '2', 'a': 'x"y'}, 'status = RUNNING') == (
         '(name = "gw") AND (labels.a = "x\\"y") AND (labels.b = "2") AND (status = RUNNING)')
     assert info.build_filter() is None
+
+
+def test_project_create_whose_answer_is_lost(google, run):
+    google.inject('lost', 'POST', r'/v3/projects$')
+    result = run(project, {'project_id': 'openclaw-lost', 'billing_account': BILLING})
+    assert result['changed'] is True and result['project']['state'] == 'ACTIVE'
+    assert len([c for c in google.calls if c[0] == 'POST' and c[1].endswith('/v3/projects')]) == 1
+    assert google.billing['openclaw-lost'] == 'billingAccounts/%s' % BILLING
