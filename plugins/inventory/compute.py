@@ -340,6 +340,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 if zones and short_name(scope) not in zones:
                     continue
                 instances.append(summarize_instance(project, item))
+        self.display.vvv('openclaw.gcp.compute: %d instances from %d requests (%d retried), filter %s'
+                         % (len(instances), self.request_count, client.stats.get('retries', 0), expr))
         return instances
 
     # -- building the inventory -----------------------------------------------------------------
