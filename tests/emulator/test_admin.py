@@ -4,7 +4,7 @@ import uuid
 
 import requests
 
-from conftest import ZONE, authorized_session, compute, instance_body, wait
+from emulator_helpers import ZONE, authorized_session, compute, instance_body, wait
 from emulator.testing import Emulator
 
 

@@ -8,8 +8,8 @@ import uuid
 import pytest
 import requests
 
-from conftest import (PROJECT, ZONE, authorized_session, compute, instance_body, reason,
-                      wait)
+from emulator_helpers import (PROJECT, ZONE, authorized_session, compute, instance_body,
+                              reason, wait)
 from emulator.testing import Emulator
 
 

@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from conftest import ZONE, authorized_session, compute, instance_body, wait
+from emulator_helpers import ZONE, authorized_session, compute, instance_body, wait
 from emulator.testing import Emulator
 
 pytestmark = pytest.mark.docker

@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 
-from conftest import ZONE
+from emulator_helpers import ZONE
 from emulator.testing import Emulator
 
 GCLOUD = shutil.which("gcloud")

@@ -2,7 +2,7 @@
 
 import time
 
-from conftest import PROJECT, ZONE, compute, instance_body, reason
+from emulator_helpers import PROJECT, ZONE, compute, instance_body, reason
 
 
 def lro_done(session, emu, api, op, timeout=20):

@@ -5,7 +5,7 @@ import json
 import pytest
 import requests
 
-from conftest import PROJECT, ZONE, instance_body
+from emulator_helpers import PROJECT, ZONE, instance_body
 from emulator.testing import Emulator
 
 
