@@ -14,7 +14,8 @@ Converge: `ansible-playbook site.yml -i inventory/emulator.compute.yml` with one
 Recovery drills (the gateway deployed above; each must end with /healthz answering, the token
 in .env unchanged and accepted by `openclaw gateway health`, and a marker file in the workspace
 still there):
-* kill the gateway container (`docker kill` inside the VM): restart policy brings it back;
+* kill the gateway container (SIGKILL to its main process, like the OOM killer): the restart
+  policy must bring it back;
 * restart the VM (compute_instance state=restarted through the emulator API);
 * `docker compose down` inside the VM, then site.yml again.
 """
@@ -341,9 +342,12 @@ def run():
                                'state_kept': read_marker() == marker, 'detail': detail})
 
             def kill_container():
+                # SIGKILL to the container's main process, as the OOM killer or a crash would end
+                # it. (`docker kill` counts as a manual stop: Docker then ignores the restart policy.)
                 cid = gateway_container_id()
-                r = vm_exec('docker kill %s' % cid)
-                return 'docker kill -> %s' % ('ok' if r.returncode == 0 else r.stderr.strip()[:100])
+                r = vm_exec("kill -9 $(docker inspect -f '{{.State.Pid}}' %s)" % cid)
+                return 'SIGKILL to the container main process -> %s' % (
+                    'ok' if r.returncode == 0 else r.stderr.strip()[:100])
 
             def restart_vm():
                 pb = os.path.join(work, 'restart.yml')
