@@ -28,10 +28,16 @@ def installed(tmp_path_factory):
     tarballs = list(out.glob("openclaw-gcp-*.tar.gz"))
     assert len(tarballs) == 1, tarballs
     dest = tmp_path_factory.mktemp("collections")
+    # Only the fresh install may be visible: not this checkout, not a user-wide copy.
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(dest), HOME=str(dest))
+    env.pop("ANSIBLE_CONFIG", None)
+    env.pop("PYTHONPATH", None)  # scripts/env.sh puts this checkout on it
     # --no-deps: dependencies (community.docker, ansible.posix) come with the ansible package.
-    run(["ansible-galaxy", "collection", "install", "--no-deps", "-p", str(dest), str(tarballs[0])])
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(dest))
-    return {"tarball": tarballs[0], "path": dest / "ansible_collections" / "openclaw" / "gcp", "env": env}
+    run(["ansible-galaxy", "collection", "install", "--no-deps", "-p", str(dest), str(tarballs[0])], env=env, cwd=dest)
+    path = dest / "ansible_collections" / "openclaw" / "gcp"
+    listed = run(["ansible-galaxy", "collection", "list", "openclaw.gcp", "--format", "json"], env=env, cwd=dest).stdout
+    assert str(dest / "ansible_collections") in json.loads(listed), listed
+    return {"tarball": tarballs[0], "path": path, "env": env}
 
 
 def test_tarball_has_version_and_no_dev_files(installed):
@@ -62,16 +68,16 @@ def test_action_group_names_real_modules():
 def test_ansible_doc_lists_every_plugin(installed):
     if not MODULES:
         pytest.fail("the collection ships no module yet")
-    listed = json.loads(run(["ansible-doc", "-l", "openclaw.gcp", "--json"], env=installed["env"]).stdout)
+    listed = json.loads(run(["ansible-doc", "-l", "openclaw.gcp", "--json"], env=installed["env"], cwd=installed["path"].parents[2]).stdout)
     assert sorted(listed) == [f"openclaw.gcp.{m}" for m in MODULES]
     if INVENTORY:
-        inv = json.loads(run(["ansible-doc", "-t", "inventory", "-l", "openclaw.gcp", "--json"], env=installed["env"]).stdout)
+        inv = json.loads(run(["ansible-doc", "-t", "inventory", "-l", "openclaw.gcp", "--json"], env=installed["env"], cwd=installed["path"].parents[2]).stdout)
         assert sorted(inv) == [f"openclaw.gcp.{p}" for p in INVENTORY]
 
 
 @pytest.mark.parametrize("module", MODULES)
 def test_module_doc_renders(installed, module):
-    doc = json.loads(run(["ansible-doc", "--json", f"openclaw.gcp.{module}"], env=installed["env"]).stdout)
+    doc = json.loads(run(["ansible-doc", "--json", f"openclaw.gcp.{module}"], env=installed["env"], cwd=installed["path"].parents[2]).stdout)
     entry = doc[f"openclaw.gcp.{module}"]
     assert entry["doc"]["short_description"]
     assert entry["examples"].strip() and f"openclaw.gcp.{module}" in entry["examples"]
@@ -82,6 +88,6 @@ def test_module_doc_renders(installed, module):
 
 @pytest.mark.parametrize("role", ROLES)
 def test_role_argument_specs_render(installed, role):
-    doc = json.loads(run(["ansible-doc", "-t", "role", "--json", f"openclaw.gcp.{role}"], env=installed["env"]).stdout)
+    doc = json.loads(run(["ansible-doc", "-t", "role", "--json", f"openclaw.gcp.{role}"], env=installed["env"], cwd=installed["path"].parents[2]).stdout)
     spec = doc[f"openclaw.gcp.{role}"]["entry_points"]["main"]
     assert spec["short_description"] and spec.get("options"), f"role {role} documents no variables"
