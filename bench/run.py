@@ -48,7 +48,7 @@ def main(argv):
             elif part == 'fleet':
                 from bench import fleet
                 fleet.run(sizes=_ints('BENCH_FLEET', fleet.SIZES),
-                          latency=float(os.environ.get('BENCH_LATENCY', fleet.LATENCY)))
+                          latency=float(os.environ.get('BENCH_LATENCY', fleet.LATENCY)), runs=runs)
             elif part == 'drills':
                 from bench import drills
                 drills.run()
