@@ -83,6 +83,8 @@ options:
   source_ranges:
     description:
       - Source CIDR ranges (ingress). Required when creating an ingress rule.
+      - This and O(destination_ranges), O(target_tags) and O(description) are left as they are on an
+        existing rule when not set; an empty list clears them.
     type: list
     elements: str
   destination_ranges:
@@ -221,23 +223,39 @@ def summarize(rule):
     }
 
 
+def _sorted_or_none(values):
+    return None if values is None else sorted(set(values))
+
+
 def desired_from_params(params):
+    """Desired rule; ``None`` marks a list or the description the task does not manage."""
     return {
         'name': params['name'],
         'network': short_name(params['network']),
         'direction': params['direction'],
         'priority': params['priority'],
         'allowed': normalize_allowed(params['allowed']),
-        'source_ranges': sorted(set(params['source_ranges'] or [])),
-        'destination_ranges': sorted(set(params['destination_ranges'] or [])),
-        'target_tags': sorted(set(params['target_tags'] or [])),
-        'description': params['description'] or '',
+        'source_ranges': _sorted_or_none(params['source_ranges']),
+        'destination_ranges': _sorted_or_none(params['destination_ranges']),
+        'target_tags': _sorted_or_none(params['target_tags']),
+        'description': params['description'],
         'disabled': params['disabled'],
     }
 
 
+def creation_view(desired):
+    """What a new rule looks like: unmanaged lists are empty, no description."""
+    view = dict(desired)
+    for key in ('source_ranges', 'destination_ranges', 'target_tags'):
+        if view[key] is None:
+            view[key] = []
+    if view['description'] is None:
+        view['description'] = ''
+    return view
+
+
 def changed_fields(current, desired):
-    return [key for key in MANAGED if current.get(key) != desired.get(key)]
+    return [key for key in MANAGED if desired.get(key) is not None and current.get(key) != desired.get(key)]
 
 
 def to_body(desired, project, fields=None):
@@ -352,6 +370,7 @@ def main():
         if current is None:
             if params['direction'] == 'INGRESS' and not params['source_ranges']:
                 module.fail_json(msg='Cannot create %s: an INGRESS rule needs source_ranges (no request was sent).' % resource)
+            desired = creation_view(desired)
             after = dict(desired, self_link=None)
             if not module.check_mode:
                 op = client.call('POST', 'compute', 'projects/%s/global/firewalls' % project, 'create', resource,

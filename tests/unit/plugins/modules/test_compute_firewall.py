@@ -93,3 +93,12 @@ def test_delete_with_lost_response(google, run):
     assert result['changed'] is True and google.firewalls == {}
     assert len([c for c in google.calls if c[0] == 'DELETE']) == 1
     assert run(fw, {'name': 'allow-ssh', 'state': 'absent'})['changed'] is False
+
+
+def test_unset_lists_are_left_alone(google, run):
+    run(fw, dict(RULE, description='ssh from IAP'))
+    del google.calls[:]
+    result = run(fw, {'name': 'allow-ssh'}, check=True)
+    assert result['changed'] is False and result['firewall']['source_ranges'] == ['10.0.0.0/8', '35.235.240.0/20']
+    assert result['firewall']['description'] == 'ssh from IAP'
+    assert google.writes() == []
