@@ -75,11 +75,11 @@ def recap(stdout):
     return out
 
 
-def ssh(address, key_file, command, user='openclaw', timeout=120, check=True):
+def ssh(address, key_file, command, user='openclaw', timeout=120, check=True, stdin=None):
     """Run a command on a VM (loopback address only) with the operator key."""
     assert address.startswith('127.'), 'refusing to SSH to a non-loopback address %s' % address
     proc = subprocess.run(['ssh', '-i', str(key_file), *SSH_OPTIONS, '%s@%s' % (user, address), command],
-                          capture_output=True, text=True, timeout=timeout, check=False)
+                          input=stdin, capture_output=True, text=True, timeout=timeout, check=False)
     if check:
         assert proc.returncode == 0, 'ssh %s %r failed: %s' % (address, command, proc.stderr)
     return proc

@@ -7,8 +7,9 @@ site.yml provisions two VMs in two zones and configures both in parallel (Docker
 a real OpenClaw gateway built in each VM's Docker), a second run changes nothing, the printed
 SSH tunnel reaches /healthz and the Control UI from this machine, resize.yml grows one VM from
 e2-small to e2-medium while it runs (stop, set, start), both stay healthy and the resized one
-keeps its token and workspace, the inventory groups them by zone and status, and destroy.yml
-asks first, backs up ~/.openclaw and deletes them.
+keeps its token and workspace, the inventory groups them by zone and status, update.yml bakes a
+new binary into both images one VM at a time, and destroy.yml asks first, backs up ~/.openclaw
+and deletes them.
 
 The tests run in file order and share one deployment (module-scoped fixture): each step builds
 on the previous one, as an operator's session would.
@@ -185,6 +186,36 @@ def test_resize_one_gateway_while_running(e2e):
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
     assert recap(proc.stdout)[name]['changed'] == 0
     assert '%s runs as e2-medium (unchanged)' % name in proc.stdout
+
+
+def test_update_bakes_a_new_binary_one_vm_at_a_time(e2e):
+    """update.yml with a new binary: each VM rebuilds and restarts in turn, keeps its token."""
+    names = [g['name'] for g in GATEWAYS]
+    tokens = dict((name, token_of(e2e, name)) for name in names)
+    fixture = (ROOT / 'tests' / 'fixtures' / 'binaries' / 'fixture-gamma').read_text()
+    for name in names:
+        ssh(address(e2e, name), e2e.key_file, 'sudo mkdir -p /srv/e2e && sudo tee /srv/e2e/fixture-gamma >/dev/null',
+            stdin=fixture)
+    binaries = json.dumps({'gateway_binaries': [{
+        'name': 'fixture-gamma', 'url': 'file:///srv/e2e/fixture-gamma',
+        'sha256': '73c22180f18332b48d6fdea53672a5943d62ac20297f65759d075e1172e1cc8c'}]})
+
+    proc = e2e.playbook(ROOT / 'playbooks' / 'update.yml', '-e', GATEWAYS_ARG, '-e', binaries)
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
+    summary = recap(proc.stdout)
+    assert all(summary[name]['changed'] > 0 for name in names)
+    assert proc.stdout.count('PLAY [Update the gateways]') == 2           # serial: one VM per batch
+    for name in names:
+        which = ssh(address(e2e, name), e2e.key_file,
+                    'cd /home/openclaw/openclaw && sudo docker compose exec -T openclaw-gateway which fixture-gamma')
+        assert which.stdout.strip() == '/usr/local/bin/fixture-gamma'
+        assert token_of(e2e, name) == tokens[name]
+        assert json.loads(healthz_on_vm(e2e, name)) == {'ok': True, 'status': 'live'}
+
+    # the same update again: nothing to rebuild, nothing restarted
+    proc = e2e.playbook(ROOT / 'playbooks' / 'update.yml', '-e', GATEWAYS_ARG, '-e', binaries)
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
+    assert {h: c['changed'] for h, c in recap(proc.stdout).items()} == {'e2e-gw-a': 0, 'e2e-gw-b': 0}
 
 
 def test_destroy_asks_backs_up_and_deletes(e2e, tmp_path):
