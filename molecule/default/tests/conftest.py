@@ -1,3 +1,30 @@
-"""pytest set-up for the default scenario: the `settings` fixture from openclaw_checks."""
+"""pytest set-up for the default scenario.
 
+- `settings` fixture: from openclaw_checks.
+- Each VM's tests form one xdist group, so with `-n N --dist loadgroup` every VM runs its checks
+  in order (recovery last) in a worker of its own while the VMs run in parallel.
+- The memory drill's figures are printed at the end of the run.
+"""
+
+import json
+import os
+from pathlib import Path
+
+import pytest
 from openclaw_checks import settings_fixture  # noqa: F401  (pytest fixture named "settings")
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        host = callspec.params.get("_testinfra_host") if callspec else None
+        if host is not None:
+            item.add_marker(pytest.mark.xdist_group(host.backend.get_pytest_id()))
+
+
+def pytest_terminal_summary(terminalreporter):
+    ephemeral = os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY")
+    report = Path(ephemeral) / "memory-report.json" if ephemeral else None
+    if report and report.exists():
+        terminalreporter.section("memory drill (1 GiB VM)")
+        terminalreporter.write_line(json.dumps(json.loads(report.read_text()), indent=2))

@@ -2,6 +2,8 @@
 
 import json
 
+testinfra_hosts = ["gateways"]
+
 
 def test_docker_service_is_running_and_enabled(host):
     service = host.service("docker")

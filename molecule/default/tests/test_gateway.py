@@ -16,6 +16,8 @@ from openclaw_checks import (
     wait_healthy,
 )
 
+testinfra_hosts = ["gateways"]
+
 
 @pytest.fixture(scope="module", autouse=True)
 def healthy(host, settings):
@@ -96,7 +98,8 @@ def test_healthz_answers_on_loopback(host, settings):
 
 
 def test_control_ui_is_served(host, settings):
-    result = host.run("curl -sS --max-time 5 -o /dev/null -w '%%{http_code}' http://127.0.0.1:%s/", str(settings["port"]))
+    url = f"http://127.0.0.1:{settings['port']}/"
+    result = host.run("curl -sS --max-time 5 -o /dev/null -w '%%{http_code}' %s", url)
     assert result.stdout.strip() == "200"
 
 

@@ -2,6 +2,8 @@
 
 import pytest
 
+testinfra_hosts = ["gateways"]
+
 PRIVATE_DIRS = ["", "/workspace", "/credentials", "/agents", "/agents/main", "/agents/main/agent", "/skills"]
 
 

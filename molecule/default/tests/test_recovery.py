@@ -15,6 +15,8 @@ from openclaw_checks import (
     wait_healthy,
 )
 
+testinfra_hosts = ["gateways"]
+
 MARKER = "workspace-marker.txt"
 
 
@@ -44,8 +46,8 @@ def assert_gateway_back(host, settings, before):
     assert wrong.rc != 0 and "token mismatch" in wrong.stdout + wrong.stderr
 
 
-@pytest.fixture(scope="module")
-def before(host, settings):
+@pytest.fixture(scope="module", name="before")
+def before_fixture(host, settings):
     wait_healthy(host, settings)
     # Written by the gateway container itself: the mounted workspace is writable as uid 1000.
     text = f"written by the gateway container on {settings['instance']}"

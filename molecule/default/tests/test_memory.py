@@ -1,4 +1,5 @@
-"""Memory drill: the gateway stack converged and runs inside a 1 GiB VM (e2-micro size)."""
+"""Memory drill: the gateway stack converged (image build included) and runs inside a 1 GiB VM
+without swap (e2-micro size). The other test modules check this VM like the others."""
 
 import json
 import os
@@ -6,11 +7,13 @@ import time
 from pathlib import Path
 
 import pytest
-from openclaw_checks import WRONG_TOKEN, compose, gateway_health, local_docker, wait_healthy
+from openclaw_checks import compose, local_docker, wait_healthy
 
 GIB = 1024**3
 MIB = 1024**2
 CGROUP_ROOT = Path("/sys/fs/cgroup/memory")
+
+testinfra_hosts = ["memory_drill"]
 
 
 @pytest.fixture(scope="module", name="vm")
@@ -43,13 +46,6 @@ def test_no_process_was_oom_killed(vm):
     assert int(control.get("oom_kill", 0)) == 0, control
 
 
-def test_gateway_works_within_the_limit(host, settings):
-    ok = gateway_health(host, settings, '"$OPENCLAW_GATEWAY_TOKEN"')
-    assert ok.rc == 0, ok.stdout + ok.stderr
-    wrong = gateway_health(host, settings, WRONG_TOKEN)
-    assert wrong.rc != 0 and "token mismatch" in wrong.stdout + wrong.stderr
-
-
 def test_record_peak_memory_and_idle_rss(host, settings, vm):
     ephemeral = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"])
     peak = json.loads((ephemeral / f"memory-{settings['instance']}.json").read_text())
@@ -70,6 +66,5 @@ def test_record_peak_memory_and_idle_rss(host, settings, vm):
         "samples": peak["samples"],
     }
     (ephemeral / "memory-report.json").write_text(json.dumps(report, indent=2))
-    print("\nmemory drill:", json.dumps(report))
     assert idle_rss < GIB
     assert peak["peak_rss_bytes"] < GIB

@@ -5,7 +5,8 @@ usage: sample_memory.py CGROUP_DIR OUT_JSON MAX_SECONDS
 
 Every 0.5 s reads memory.usage_in_bytes and memory.stat (hierarchical totals, so the inner
 Docker's containers count) and keeps the maxima in OUT_JSON. Stops after MAX_SECONDS, when the
-cgroup goes away, or on SIGTERM.
+cgroup goes away, or on SIGTERM. Maxima already in OUT_JSON (an earlier converge of the same
+VM, e.g. Molecule's idempotence run) are kept.
 """
 
 import json
@@ -29,6 +30,11 @@ def main():
     cgroup, out, max_seconds = sys.argv[1], sys.argv[2], float(sys.argv[3])
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     peak = {"samples": 0, "peak_rss_bytes": 0, "peak_rss_plus_cache_bytes": 0, "peak_usage_bytes": 0}
+    try:
+        with open(out, encoding="ascii") as handle:
+            peak.update(json.load(handle))
+    except (OSError, ValueError):
+        pass
     deadline = time.monotonic() + max_seconds
     while time.monotonic() < deadline:
         try:
