@@ -272,7 +272,9 @@ class RequestWindow:
             'token_exchanges': len(tokens),
             'writes': sum(1 for x in calls if x.get('write')),
             'faulted': sum(1 for x in calls if x.get('faulted')),
-            'by_method': _count(('%s %s' % (x.get('method'), _shape(x.get('path', '')))) for x in calls),
+            'by_method': _count(('%s %s%s' % (x.get('method'), _shape(x.get('path', '')),
+                                               ' -> %s' % x.get('status') if int(x.get('status') or 0) >= 400 else ''))
+                                for x in calls),
         }
 
 

@@ -177,6 +177,13 @@ def run(runs=3):
             rows.append([step, impl, req, common.median([x['writes'] for x in xs]), tok,
                          task, common.ratio(task, gtask), common.median([x['wall'] for x in xs]),
                          'yes' if xs[-1]['changed'] else 'no', correct, xs[-1]['detail']])
+    writes_seen = []
+    for step in STEPS:
+        for impl in ('openclaw.gcp', 'google.cloud'):
+            calls = samples[(impl, step)][-1]['by_method']
+            w = ['%s x%d' % (k.split('/')[-1] if not k.split('/')[-1].startswith('*') else k.split(' ')[0], v)
+                 for k, v in calls.items() if not k.startswith('GET') and '/wait' not in k]
+            writes_seen.append('  %-17s %-13s %s' % (step, impl, ', '.join(w) or 'none'))
     text = common.table(
         'Instance lifecycle: one VM, each step a separate ansible-playbook run (median of %d)' % runs,
         ['step', 'module', 'requests', 'writes', 'tokens', 'task s', 'x google', 'wall s', 'changed',
@@ -184,6 +191,9 @@ def run(runs=3):
         rows,
         note=('requests/writes/tokens: what the emulator received (tokens = OAuth2 exchanges). '
               'task s: the module task alone; wall s: the whole ansible-playbook process. '
-              '"right": checked by reading the instance back from the emulator, in every run.'))
+              '"right": checked by reading the instance back from the emulator, in every run. '
+              'A wrong result that is faster is not a win: google.cloud sends setMachineType to the '
+              'RUNNING VM, the API refuses it (400 resourceNotReady, as Google does) and the module '
+              'does not look at the answer.\nWrite calls per step (last run):\n' + '\n'.join(writes_seen)))
     common.write_results('lifecycle', {'runs': runs, 'summary': summary, 'table': text})
     return summary
