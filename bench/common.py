@@ -272,10 +272,14 @@ class RequestWindow:
             'token_exchanges': len(tokens),
             'writes': sum(1 for x in calls if x.get('write')),
             'faulted': sum(1 for x in calls if x.get('faulted')),
-            'by_method': _count(('%s %s%s' % (x.get('method'), _shape(x.get('path', '')),
-                                               ' -> %s' % x.get('status') if int(x.get('status') or 0) >= 400 else ''))
-                                for x in calls),
+            'by_method': _count(_call_key(x) for x in calls),
         }
+
+
+def _call_key(line):
+    """``POST compute/v1/projects/*/zones/*/instances/*/setMachineType -> 400`` (status when >= 400)."""
+    status = int(line.get('status') or 0)
+    return '%s %s%s' % (line.get('method'), _shape(line.get('path', '')), ' -> %d' % status if status >= 400 else '')
 
 
 def _count(items):
