@@ -40,8 +40,16 @@ def assert_gateway_back(host, settings, before):
     for name in BINARIES:
         which = compose(host, settings, "exec", "-T", "openclaw-gateway", "which", name)
         assert which.stdout.strip() == f"/usr/local/bin/{name}"
-    ok = gateway_health(host, settings, '"$OPENCLAW_GATEWAY_TOKEN"')
-    assert ok.rc == 0, ok.stdout + ok.stderr
+    # /healthz can answer while the gateway is still settling after a boot (and on a 1 GiB VM a
+    # CLI started next to a still-starting gateway can be OOM-killed): retry, bounded.
+    attempts = []
+    for _ in range(8):
+        ok = gateway_health(host, settings, '"$OPENCLAW_GATEWAY_TOKEN"')
+        attempts.append((ok.rc, (ok.stdout + ok.stderr).strip()[-200:]))
+        if ok.rc == 0:
+            break
+        time.sleep(10)
+    assert ok.rc == 0, attempts
     wrong = gateway_health(host, settings, WRONG_TOKEN)
     assert wrong.rc != 0 and "token mismatch" in wrong.stdout + wrong.stderr
 
