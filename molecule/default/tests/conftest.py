@@ -14,6 +14,7 @@ import pytest
 from openclaw_checks import settings_fixture  # noqa: F401  (pytest fixture named "settings")
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist turns the marker into the scheduling group
 def pytest_collection_modifyitems(items):
     for item in items:
         callspec = getattr(item, "callspec", None)
