@@ -733,6 +733,11 @@ class Compute:
             counters = self.store.meta["next_ip"]
             counters[region] = counters.get(region, 1) + 1
             host = counters[region]
+            # External addresses are unique across regions, from 198.18.0.0/15 (RFC 2544:
+            # reserved for benchmarks, never routed on the internet): the memory backend's VMs
+            # are not reachable and must not look like someone's public address.
+            nat_serial = self.store.meta.get("next_nat", 0) + 1
+            self.store.meta["next_nat"] = nat_serial
             internal_ip = self._subnet_cidr(region).replace("0.0/20", "%d.%d" % (
                 host // 254, host % 254 + 1))
         inst_id = util.new_id()
@@ -750,8 +755,8 @@ class Compute:
             nic_out["accessConfigs"] = [{
                 "kind": "compute#accessConfig", "type": "ONE_TO_ONE_NAT",
                 "name": access.get("name", "External NAT"),
-                "natIP": access.get("natIP") or "34.%d.%d.%d" % (
-                    host // 65536 % 256 + 30, host // 256 % 256, host % 256),
+                "natIP": access.get("natIP") or "198.%d.%d.%d" % (
+                    18 + nat_serial // 65536 % 2, nat_serial // 256 % 256, nat_serial % 256),
                 "networkTier": access.get("networkTier", "PREMIUM")}]
         licenses = ["https://www.googleapis.com/compute/v1/projects/debian-cloud/global/"
                     "licenses/debian-%s-%s" % (image[2], image[3])]

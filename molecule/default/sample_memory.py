@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Record the peak memory of a cgroup (v1 memory controller) while a converge runs.
 
 usage: sample_memory.py CGROUP_DIR OUT_JSON MAX_SECONDS

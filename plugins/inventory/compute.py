@@ -136,6 +136,7 @@ keyed_groups:
 groups:
   openclaw_gateways: "true"
 
+---
 # Only running VMs of two zones, named by their label "env", reached through IAP
 plugin: openclaw.gcp.compute
 projects: [my-openclaw-project]
@@ -148,6 +149,7 @@ ansible_host: iap
 compose:
   ansible_user: "'openclaw'"
 
+---
 # A local emulator; endpoint and key from the environment, cached for 5 minutes
 plugin: openclaw.gcp.compute
 projects: [openclaw-demo]

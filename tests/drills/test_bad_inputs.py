@@ -158,9 +158,8 @@ def _role_play(tmp, payload):
         gw_vars['gateway_binaries'] = [{'name': 'gog', 'url': 'file://' + blob, 'sha256': wrong}]
     else:
         gw_vars.update(payload)
-    # Facts like deploy.yml has them: the role's argument spec defaults read ansible_facts['user_id'].
-    pb = write_play(os.path.join(tmp, 'role.yml'), roles=[dict({'role': 'openclaw.gcp.gateway'}, **gw_vars)],
-                    facts=True)
+    # No facts: the role's argument validation must not need any.
+    pb = write_play(os.path.join(tmp, 'role.yml'), roles=[dict({'role': 'openclaw.gcp.gateway'}, **gw_vars)])
     return pb, project
 
 

@@ -1,6 +1,6 @@
 """pytest set-up for the default scenario.
 
-- `settings` fixture: from openclaw_checks.
+- `settings` fixture: the scenario settings from the Molecule inventory.
 - Each VM's tests form one xdist group, so with `-n N --dist loadgroup` every VM runs its checks
   in order (recovery last) in a worker of its own while the VMs run in parallel.
 - The memory drill's figures are printed at the end of the run.
@@ -11,7 +11,24 @@ import os
 from pathlib import Path
 
 import pytest
-from openclaw_checks import settings_fixture  # noqa: F401  (pytest fixture named "settings")
+
+
+@pytest.fixture(scope="module", name="settings")
+def settings_fixture(host):
+    """The scenario's settings, read from the Molecule inventory."""
+    variables = host.ansible.get_variables()
+    user = variables["openclaw_molecule_user"]
+    home = host.user(user).home
+    return {
+        "user": user,
+        "uid": host.user(user).uid,
+        "home": home,
+        "port": int(variables["openclaw_molecule_port"]),
+        "project": f"{home}/openclaw",
+        "state": f"{home}/.openclaw",
+        "workspace": f"{home}/.openclaw/workspace",
+        "instance": host.backend.host,
+    }
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist turns the marker into the scheduling group

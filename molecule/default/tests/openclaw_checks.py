@@ -1,14 +1,12 @@
 """Helpers for the host roles' Molecule checks (testinfra, run against each VM container).
 
-Shared by molecule/default and molecule/memory."""
+The `settings` fixture lives in conftest.py."""
 
 import json
 import re
 import shlex
 import subprocess
 import time
-
-import pytest
 
 CONTAINER_PORT = 18789
 PLACEHOLDERS = {"change-me-now", "changeme", "change-me", "replace-me", "your-token"}
@@ -18,24 +16,6 @@ BINARIES = {
     "fixture-gamma": "fixture-gamma 1.0.0",
 }
 WRONG_TOKEN = "0123456789abcdef" * 4
-
-
-@pytest.fixture(scope="module", name="settings")
-def settings_fixture(host):
-    """The scenario's settings, read from the Molecule inventory."""
-    variables = host.ansible.get_variables()
-    user = variables["openclaw_molecule_user"]
-    home = host.user(user).home
-    return {
-        "user": user,
-        "uid": host.user(user).uid,
-        "home": home,
-        "port": int(variables["openclaw_molecule_port"]),
-        "project": f"{home}/openclaw",
-        "state": f"{home}/.openclaw",
-        "workspace": f"{home}/.openclaw/workspace",
-        "instance": host.backend.host,
-    }
 
 
 def compose(host, settings, *args):

@@ -43,7 +43,7 @@ def assert_gateway_back(host, settings, before):
     # /healthz can answer while the gateway is still settling after a boot (and on a 1 GiB VM a
     # CLI started next to a still-starting gateway can be OOM-killed): retry, bounded.
     attempts = []
-    for _ in range(8):
+    for _attempt in range(8):
         ok = gateway_health(host, settings, '"$OPENCLAW_GATEWAY_TOKEN"')
         attempts.append((ok.rc, (ok.stdout + ok.stderr).strip()[-200:]))
         if ok.rc == 0:
