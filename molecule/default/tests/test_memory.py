@@ -41,9 +41,20 @@ def test_gateway_container_is_charged_to_the_vm(host, settings, vm):
     assert (vm["dir"] / cid).is_dir(), f"gateway cgroup not under {vm['dir']}"
 
 
-def test_no_process_was_oom_killed(vm):
-    control = dict(line.split() for line in (vm["dir"] / "memory.oom_control").read_text().splitlines())
-    assert int(control.get("oom_kill", 0)) == 0, control
+def test_gateway_container_has_its_own_cap(host, settings):
+    limit = host.ansible.get_variables()["gateway_memory_limit"]
+    assert limit.endswith("m")
+    cid = compose(host, settings, "ps", "-q", "openclaw-gateway").stdout.strip()
+    inspect = host.run("docker inspect --format '{{.HostConfig.Memory}} {{.HostConfig.MemorySwap}}' %s", cid)
+    assert inspect.stdout.split() == [str(int(limit[:-1]) * MIB)] * 2, inspect.stdout
+
+
+def test_no_process_was_oom_killed(host, settings, vm):
+    # cgroup v1 counts an OOM kill in the cgroup whose limit was hit: the VM's and the gateway's.
+    cid = compose(host, settings, "ps", "-q", "--no-trunc", "openclaw-gateway").stdout.strip()
+    for cgroup in (vm["dir"], vm["dir"] / cid):
+        control = dict(line.split() for line in (cgroup / "memory.oom_control").read_text().splitlines())
+        assert int(control.get("oom_kill", 0)) == 0, (str(cgroup), control)
 
 
 def test_record_peak_memory_and_idle_rss(host, settings, vm):
