@@ -63,6 +63,27 @@ def wait_healthy(host, settings, timeout=240):
     raise AssertionError(f"gateway not healthy within {timeout}s: {last}")
 
 
+def gateway_state(host, settings):
+    """Docker's view of the gateway container: status, health, restarts, OOM kill, start time."""
+    cid = compose(host, settings, "ps", "-a", "-q", "openclaw-gateway").stdout.strip()
+    if not cid:
+        return {"status": "absent"}
+    fmt = ("{{json .State.Status}} {{json .State.Health.Status}} {{.RestartCount}} "
+           "{{.State.OOMKilled}} {{.State.ExitCode}} {{json .State.StartedAt}}")
+    fields = host.run("docker inspect --format '%s' %s" % (fmt, cid)).stdout.split()
+    if len(fields) != 6:
+        return {"status": "unknown"}
+    return {
+        "status": json.loads(fields[0]), "health": json.loads(fields[1]), "restarts": int(fields[2]),
+        "oom_killed": fields[3] == "true", "exit_code": int(fields[4]), "started": json.loads(fields[5]),
+    }
+
+
+def gateway_logs(host, settings, lines=15):
+    """The last lines the gateway container logged (for assertion messages)."""
+    return compose(host, settings, "logs", "--no-color", "--tail", str(lines), "openclaw-gateway").stdout
+
+
 def gateway_health(host, settings, token_expr):
     """`openclaw gateway health` from the openclaw-cli service with the given token."""
     script = f"exec openclaw gateway health --url ws://127.0.0.1:{CONTAINER_PORT} --token {token_expr}"
