@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 ENV := source scripts/env.sh &&
 
-.PHONY: help setup demo demo-clean test test-unit test-integration test-emulator test-molecule test-e2e lint build bench clean
+.PHONY: help setup demo demo-clean test test-unit test-integration test-emulator test-molecule test-memory test-e2e lint build bench clean
 
 help: ## List the entry points
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -31,6 +31,9 @@ test-integration: setup ## Modules and inventory against the emulator
 
 test-molecule: setup ## Molecule scenarios (Debian 12 and 13, real gateway)
 	@scripts/test.sh molecule
+
+test-memory: setup ## Molecule memory drill only: converge and checks in a 1 GiB VM
+	@scripts/test.sh memory
 
 test-e2e: setup ## End-to-end: site.yml + resize.yml on two emulated gateways
 	@scripts/test.sh e2e

@@ -6,7 +6,9 @@
 #   collection   pytest tests/collection: build, install, ansible-doc
 #   emulator     pytest tests/emulator: the emulator, incl. real gcloud and docker-backed VMs
 #   integration  pytest tests/integration: modules and inventory against the emulator
-#   molecule     molecule test: roles on Debian 12/13 containers with a real gateway
+#   molecule     molecule test -s default: roles on Debian 12/13 containers with a real gateway
+#   memory       molecule test -s memory: the memory drill, the same in a 1 GiB VM (alone: a
+#                thrashing VM next to the others would stall the whole machine)
 #   drills       pytest tests/drills: fault drills (transient errors, lost responses, bad input)
 #   e2e          pytest tests/e2e: site.yml, resize.yml on two emulated gateways
 # Select suites: scripts/test.sh unit integration   (or OPENCLAW_GCP_TEST_SUITES="unit e2e")
@@ -16,7 +18,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 . "$here/env.sh"
 cd "$OPENCLAW_GCP_ROOT" || exit 1
 
-all="lint unit collection emulator integration drills molecule e2e"
+all="lint unit collection emulator integration drills molecule memory e2e"
 suites="${*:-${OPENCLAW_GCP_TEST_SUITES:-$all}}"
 declare -A result
 failed=0
@@ -39,12 +41,8 @@ for suite in $suites; do
     collection)  run_pytest tests/collection -q ;;
     emulator)    run_pytest tests/emulator -q ;;
     integration) run_pytest tests/integration -q ;;
-    molecule)
-      if [ -d molecule ] && [ -n "$(ls molecule 2>/dev/null)" ]; then
-        molecule test --all
-      else
-        echo "(no molecule scenario yet)"
-      fi ;;
+    molecule)    molecule test -s default ;;
+    memory)      molecule test -s memory ;;
     drills)      run_pytest tests/drills -q ;;
     e2e)         run_pytest tests/e2e -q ;;
     *) echo "unknown suite: $suite"; false ;;

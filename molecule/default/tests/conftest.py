@@ -36,7 +36,9 @@ def pytest_collection_modifyitems(items):
     for item in items:
         callspec = getattr(item, "callspec", None)
         host = callspec.params.get("_testinfra_host") if callspec else None
-        if host is not None:
+        # A module whose testinfra_hosts match no host of this scenario is parametrized with
+        # pytest's NOTSET (and skipped): no group for it.
+        if hasattr(host, "backend"):
             item.add_marker(pytest.mark.xdist_group(host.backend.get_pytest_id()))
 
 
