@@ -69,16 +69,21 @@ rootfs_image() {
   rm -rf "$dir"
 }
 
-# build_image NAME CONTEXT_DIR ROOTFS EXTRA_HASH: docker build unless the recipe label matches.
+# build_image NAME CONTEXT_DIR ROOTFS EXTRA_HASH [PREPARE]: docker build unless the recipe label
+# matches. The recipe is the context's own files, the base image's recipe and EXTRA_HASH; what
+# PREPARE (a function, called only when a build is needed) downloads into the context is named
+# by EXTRA_HASH instead, so an up-to-date image costs no download.
 build_image() {
-  local name="$1" ctx="$2" rootfs="$3" extra="$4"
+  local name="$1" ctx="$2" rootfs="$3" extra="$4" prepare="${5:-}"
   local hash
-  hash="$( (cd "$ctx" && find . -type f ! -path './node/*' ! -path './npm/*' -print0 | sort -z | xargs -0 sha256sum);
+  hash="$( (cd "$ctx" && find . -type f ! -path './node/*' ! -path './npm/*' ! -name .versions -print0 \
+              | sort -z | xargs -0 sha256sum);
            current_label "$rootfs"; echo "$extra") | sha256sum | cut -c1-16)"
   if [ "$(current_label "$name")" = "$hash" ]; then
     log "$name is up to date"
     return 0
   fi
+  [ -z "$prepare" ] || "$prepare" "$ctx"
   log "building $name"
   docker build -q --build-arg ROOTFS="$rootfs" --label "$LABEL=$hash" -t "$name" "$ctx" \
     > "$cache/build-${name//[\/:]/-}.log" 2>&1 \
@@ -118,5 +123,5 @@ rootfs_image "openclaw-gcp/rootfs:bookworm-slim" bookworm "$SLIM_PACKAGES"
 node_ctx="$cache/node-context"
 mkdir -p "$node_ctx"
 cp "$root/images/node/Dockerfile" "$node_ctx/Dockerfile"
-fetch_node "$node_ctx"
-build_image "openclaw-gcp/node:24-bookworm-slim" "$node_ctx" "openclaw-gcp/rootfs:bookworm-slim" "node $NODE_VERSION npm $NPM_VERSION"
+build_image "openclaw-gcp/node:24-bookworm-slim" "$node_ctx" "openclaw-gcp/rootfs:bookworm-slim" \
+  "node $NODE_VERSION npm $NPM_VERSION" fetch_node
