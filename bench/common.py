@@ -406,10 +406,27 @@ def instances(emu, project=PROJECT, filter_expr=None):
 
 
 def playbook_failure(stdout):
-    """(task name, msg) of the first failed, not ignored task in ansible.posix.json output."""
+    """(task name, msg) of the failure that stopped the run, in ansible.posix.json output: the
+    last failed, not ignored task (an earlier failure may have been rescued by a block)."""
     start = stdout.find('{')
     if start < 0:
         return None, None
+    data = json.loads(stdout[start:])
+    found = (None, None)
+    for play in data.get('plays', []):
+        for task in play.get('tasks', []):
+            for res in task.get('hosts', {}).values():
+                if res.get('failed') and not res.get('ignore_errors'):
+                    msg = res.get('msg')
+                    for item in res.get('results') or []:
+                        # a loop: the failed item's own message says more than "One or more items failed"
+                        if isinstance(item, dict) and item.get('failed') and item.get('msg'):
+                            msg = item['msg']
+                            break
+                    found = (task.get('task', {}).get('name'), msg)
+                elif res.get('unreachable'):
+                    found = (task.get('task', {}).get('name'), res.get('msg'))
+    return found
     data = json.loads(stdout[start:])
     for play in data.get('plays', []):
         for task in play.get('tasks', []):

@@ -111,15 +111,16 @@ CASES = [
      _env_set(OPENCLAW_GCP_API_ENDPOINT='http://127.0.0.1:9'),
      r'(?i)(connect|unreachable|refused|gave up)'),
     ('gateways-duplicate', 'site.yml: two gateways with the same name', 'provision',
-     {'openclaw_gcp_gateways': [{'name': 'gw-a'}, {'name': 'gw-a'}]}, None, r'(?i)unique'),
-    ('gateway-port', 'gateway_port 70000', 'role', {'gateway_port': 70000}, None, r'gateway_port 1-65535'),
+     {'openclaw_gcp_gateways': [{'name': 'gw-a'}, {'name': 'gw-b'}, {'name': 'gw-a'}]}, None,
+     r'^openclaw_gcp_gateways names a gateway more than once: gw-a\.$'),
+    ('gateway-port', 'gateway_port 70000', 'role', {'gateway_port': 70000}, None, r'^gateway_port must be 1-65535 \(got 70000\)\.$'),
     ('gateway-token-weak', 'gateway_token "changeme"', 'role', {'gateway_token': 'changeme'}, None,
      r'(?i)gateway token.*(placeholder|shorter)'),
     ('binary-sha-format', 'binary sha256 "abc123" (not 64 hex digits)', 'role',
      {'gateway_binaries': [{'name': 'gog', 'url': 'file:///dev/null', 'sha256': 'abc123'}]}, None,
      r'(?i)sha256'),
     ('binary-sha-mismatch', 'binary whose content does not match its sha256', 'role', 'sha-mismatch', None,
-     r'(?i)(checksum|sha256)'),
+     r'^gateway_binaries entry gog \(file://\S+\): its content does not match the sha256 given'),
 ]
 
 
