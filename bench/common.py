@@ -427,18 +427,3 @@ def playbook_failure(stdout):
                 elif res.get('unreachable'):
                     found = (task.get('task', {}).get('name'), res.get('msg'))
     return found
-    data = json.loads(stdout[start:])
-    for play in data.get('plays', []):
-        for task in play.get('tasks', []):
-            for res in task.get('hosts', {}).values():
-                if res.get('failed') and not res.get('ignore_errors'):
-                    msg = res.get('msg')
-                    for item in res.get('results') or []:
-                        # a loop: the failed item's own message says more than "One or more items failed"
-                        if isinstance(item, dict) and item.get('failed') and item.get('msg'):
-                            msg = item['msg']
-                            break
-                    return task.get('task', {}).get('name'), msg
-                if res.get('unreachable'):
-                    return task.get('task', {}).get('name'), res.get('msg')
-    return None, None
