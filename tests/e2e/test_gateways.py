@@ -4,7 +4,8 @@
 """The whole guide, end to end, for two gateways on the emulator's container-backed VMs.
 
 site.yml provisions two VMs in two zones and configures both in parallel (Docker, ~/.openclaw,
-a real OpenClaw gateway built in each VM's Docker), a second run changes nothing, the printed
+a real OpenClaw gateway built in each VM's Docker), a second run changes nothing and sends no
+write call, a run in check and diff mode predicts no change either, the printed
 SSH tunnel reaches /healthz and the Control UI from this machine, resize.yml grows one VM from
 e2-small to e2-medium while it runs (stop, set, start), both stay healthy and the resized one
 keeps its token and workspace, the inventory groups them by zone and status, update.yml bakes a
@@ -91,11 +92,24 @@ def test_site_deploys_two_gateways(e2e):
 
 
 def test_second_site_run_changes_nothing(e2e):
+    writes = e2e.emu.stats()['writes']
     proc = e2e.playbook(ROOT / 'site.yml', '-e', GATEWAYS_ARG)
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
     summary = recap(proc.stdout)
     assert sorted(summary) == ['e2e-gw-a', 'e2e-gw-b', 'localhost']
     assert {host: c['changed'] for host, c in summary.items()} == {'e2e-gw-a': 0, 'e2e-gw-b': 0, 'localhost': 0}
+    # and not one write call reached the API
+    assert e2e.emu.stats()['writes'] == writes
+
+
+def test_check_mode_on_a_deployed_fleet_predicts_no_change(e2e):
+    writes = e2e.emu.stats()['writes']
+    proc = e2e.playbook(ROOT / 'site.yml', '-e', GATEWAYS_ARG, '--check', '--diff')
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
+    summary = recap(proc.stdout)
+    assert {host: (c['changed'], c['failed']) for host, c in summary.items()} == {
+        'e2e-gw-a': (0, 0), 'e2e-gw-b': (0, 0), 'localhost': (0, 0)}
+    assert e2e.emu.stats()['writes'] == writes
 
 
 def test_inventory_groups_by_zone_and_status(e2e):
