@@ -71,6 +71,14 @@ if ! docker_answers; then
     systemctl start docker || true
   fi
   if ! docker_answers; then
+    # A dockerd still shutting down, or the pid file of one that died, stops a new one at once
+    # ("pid file found"): wait (bounded) for the old one to go, then clear its pid file.
+    pidfile=/var/run/docker.pid
+    old_pid="$(cat "$pidfile" 2>/dev/null || true)"
+    dockerd_alive() { [ -n "$old_pid" ] && [ "$(ps -p "$old_pid" -o comm= 2>/dev/null)" = dockerd ]; }
+    for _ in $(seq 1 30); do dockerd_alive || break; sleep 1; done
+    dockerd_alive && die "dockerd (PID $old_pid) is running but does not answer; stop it or see its log"
+    rm -f "$pidfile"
     log "starting dockerd in the background (log: .cache/dockerd.log)"
     # setsid: dockerd must outlive this script and the make process that runs it.
     setsid nohup dockerd >"$root/.cache/dockerd.log" 2>&1 < /dev/null &
