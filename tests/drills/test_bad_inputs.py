@@ -146,7 +146,6 @@ def prepared(memory_emulator, tmp_path_factory):
 def _role_play(tmp, payload):
     project = os.path.join(tmp, 'project')
     gw_vars = {
-        'gateway_user': os.environ.get('USER') or __import__('getpass').getuser(),
         'gateway_project_dir': project,
         'gateway_config_dir': os.path.join(tmp, 'state'),
         'gateway_token': STRONG, 'gateway_keyring_password': STRONG,
@@ -159,7 +158,7 @@ def _role_play(tmp, payload):
         gw_vars['gateway_binaries'] = [{'name': 'gog', 'url': 'file://' + blob, 'sha256': wrong}]
     else:
         gw_vars.update(payload)
-    # No facts: the role's argument validation must not need any.
+    # No facts and no gateway_user: the role finds the login user itself.
     pb = write_play(os.path.join(tmp, 'role.yml'), roles=[dict({'role': 'openclaw.gcp.gateway'}, **gw_vars)])
     return pb, project
 

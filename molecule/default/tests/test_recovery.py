@@ -39,8 +39,7 @@ def snapshot(host, settings):
 
 def settled_check(host, settings, run, passed, attempts=8):
     """Run run() until passed(result) (bounded). The gateway can answer /healthz while it is
-    still settling after a boot, and on a 1 GiB VM a CLI started next to a still-starting
-    gateway can be OOM-killed: a failure is retried after 10 s, or once the gateway is running
+    still settling after a boot: a failure is retried after 10 s, or once the gateway is running
     and healthy again if it is not. Every attempt and the gateway's state are returned, so a
     crash loop fails the test with Docker's reasons."""
     seen = []
