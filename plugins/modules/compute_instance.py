@@ -30,21 +30,8 @@ author:
   - OpenClaw GCP maintainers (@openclaw)
 extends_documentation_fragment:
   - openclaw.gcp.gcp
-attributes:
-  check_mode:
-    description: Predicts exactly what a real run would do, including failures, with read requests only.
-    support: full
-  diff_mode:
-    description: Returns the instance's managed properties before and after.
-    support: full
-  idempotent:
-    description: A second run with the same options reports no change and sends no write.
-    support: full
-  action_group:
-    description: Use C(group/openclaw.gcp.gcp) in C(module_defaults) to set the shared options.
-    support: full
-    membership:
-      - openclaw.gcp.gcp
+  - openclaw.gcp.attributes
+  - openclaw.gcp.attributes.managed
 options:
   name:
     description:
@@ -329,7 +316,6 @@ from ansible_collections.openclaw.gcp.plugins.module_utils.gcp import (
     GcpModule,
     compute_link,
     dict_to_metadata_items,
-    metadata_to_dict,
     normalize_link,
     short_name,
     stringify_labels,
