@@ -61,9 +61,11 @@ def base_env():
                                         'ansible.builtin.host_list')
     env['PYTHONUNBUFFERED'] = '1'
     for k in ('GCP_PROJECT', 'GCP_AUTH_KIND', 'GCP_SERVICE_ACCOUNT_FILE', 'GCP_SERVICE_ACCOUNT_CONTENTS',
-              'GCP_ACCESS_TOKEN', 'GCP_SCOPES', 'OPENCLAW_GCP_API_ENDPOINT', 'REQUESTS_CA_BUNDLE',
-              'SSL_CERT_FILE'):
+              'GCP_ACCESS_TOKEN', 'GCP_SCOPES', 'REQUESTS_CA_BUNDLE', 'SSL_CERT_FILE',
+              'GOOGLE_CLOUD_UNIVERSE_DOMAIN'):
         env.pop(k, None)
+    for k in [k for k in env if k.startswith('CLOUDSDK_API_ENDPOINT_OVERRIDES_')]:
+        env.pop(k)
     return env
 
 
@@ -141,6 +143,11 @@ def emulator(state_dir, backend='memory', **flags):
     except ImportError:
         Emulator = EmulatorProcess
     return Emulator(state_dir, backend=backend, **flags)
+
+
+def client_env(emu):
+    """The credentials and gcloud-style endpoint overrides that reach ``emu`` (GCP_PROJECT included)."""
+    return emu.client_env('overrides')
 
 
 class EmulatorProcess:

@@ -289,8 +289,7 @@ def run():
     if sh(['docker', 'ps', '-aq', '--filter', 'name=^/%s$' % vm_container()]).stdout.strip():
         raise RuntimeError('container %s already exists (another run?); not touching it' % vm_container())
     with common.workdir('converge') as work, common.emulator(os.path.join(work, 'emu'), backend='docker') as emu:
-        env.update({'GCP_PROJECT': common.PROJECT, 'GCP_AUTH_KIND': 'serviceaccount',
-                    'GCP_SERVICE_ACCOUNT_FILE': str(emu.key_file), 'OPENCLAW_GCP_API_ENDPOINT': emu.endpoint})
+        env.update(common.client_env(emu))
         extra = {'openclaw_gcp_project': common.PROJECT,
                  'openclaw_gcp_gateways': [{'name': GATEWAY, 'zone': ZONE}],
                  'openclaw_gcp_ssh_key_file': os.path.join(work, 'ssh', 'id_ed25519')}

@@ -91,8 +91,7 @@ def recap(stdout):
 
 def run_one(work, env, n, how, latency, rep=0):
     with common.emulator(os.path.join(work, 'emu-%s-%d-%d' % (how, n, rep)), latency=latency) as emu:
-        cred = {'GCP_PROJECT': common.PROJECT, 'GCP_AUTH_KIND': 'serviceaccount',
-                'GCP_SERVICE_ACCOUNT_FILE': emu.key_file, 'OPENCLAW_GCP_API_ENDPOINT': emu.endpoint}
+        cred = common.client_env(emu)
         penv = dict(env, **cred)
         if how == 'forks':
             inv = forks_inventory(os.path.join(work, 'fleet-%d.ini' % n), n)

@@ -33,7 +33,7 @@ STEPS = ['create', 'no-op', 'resize (RUNNING)', 'delete']
 def _ours_task(emu, name, step):
     args = {
         'project': common.PROJECT, 'auth_kind': 'serviceaccount',
-        'service_account_file': emu.key_file, 'api_endpoint': emu.endpoint,
+        'service_account_file': emu.key_file, 'api_endpoint_overrides': {'compute': emu.endpoint + '/compute/v1/'},
         'name': name, 'zone': ZONE,
     }
     if step == 'delete':

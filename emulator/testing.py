@@ -205,13 +205,8 @@ class Emulator:
         return self._admin("POST", "preload", body)
 
     def env(self):
-        """The variables the collection's modules and inventory read."""
-        return {
-            "GCP_PROJECT": self.project,
-            "GCP_AUTH_KIND": "serviceaccount",
-            "GCP_SERVICE_ACCOUNT_FILE": self.key_file,
-            "OPENCLAW_GCP_API_ENDPOINT": self.endpoint,
-        }
+        """The variables the collection's modules and inventory read: gcloud's endpoint overrides."""
+        return self.client_env("overrides")
 
     def client_env(self, via="overrides"):
         """The environment a real client needs to reach this emulator as it reaches Google.

@@ -43,6 +43,13 @@ options:
     description:
       - Only instances carrying all these labels with these values.
     type: dict
+  show_metadata:
+    description:
+      - Metadata keys whose values are returned as they are. Other values are masked (they may hold
+        secrets, a startup script for example), except plain settings such as C(enable-oslogin) and C(ssh-keys).
+    type: list
+    elements: str
+    default: []
   filter:
     description:
       - A Compute Engine filter expression, for example V(status = RUNNING), combined with O(labels) and O(name).
@@ -171,6 +178,7 @@ def main():
         zones=dict(type='list', elements='str'),
         labels=dict(type='dict'),
         filter=dict(type='str'),
+        show_metadata=dict(type='list', elements='str', default=[]),
     )
     module = GcpModule(argument_spec=argument_spec, supports_check_mode=True, mutually_exclusive=[('zone', 'zones')])
     params = module.params
@@ -209,7 +217,7 @@ def main():
 
     zones = set(params['zones'] or [])
     summaries = [summarize(item) for item in raw]
-    instances = [public_view(s) for s in summaries if matches(s, params['name'], labels, zones)]
+    instances = [public_view(s, params['show_metadata']) for s in summaries if matches(s, params['name'], labels, zones)]
     instances.sort(key=lambda s: (s['zone'] or '', s['name'] or ''))
     module.exit_json(changed=False, instances=instances, project=project,
                      zones=sorted(set(short_name(i['zone']) for i in instances)))

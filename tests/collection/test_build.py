@@ -83,7 +83,7 @@ def test_module_doc_renders(installed, module):
     assert entry["examples"].strip() and f"openclaw.gcp.{module}" in entry["examples"]
     assert entry["return"], f"{module} documents no return values"
     # Shared auth options come from the doc fragment.
-    assert {"project", "auth_kind", "api_endpoint"} <= set(entry["doc"]["options"])
+    assert {"project", "auth_kind", "api_endpoint_overrides", "universe_domain"} <= set(entry["doc"]["options"])
 
 
 @pytest.mark.parametrize("role", ROLES)

@@ -24,8 +24,7 @@ def drill_env():
 
 
 def credentials(emu):
-    return {'GCP_PROJECT': common.PROJECT, 'GCP_AUTH_KIND': 'serviceaccount',
-            'GCP_SERVICE_ACCOUNT_FILE': str(emu.key_file), 'OPENCLAW_GCP_API_ENDPOINT': emu.endpoint}
+    return dict(common.client_env(emu), GCP_PROJECT=common.PROJECT)
 
 
 def run_playbook(path, env, args=(), timeout=600):

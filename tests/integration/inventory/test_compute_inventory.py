@@ -293,11 +293,13 @@ def test_api_errors_are_one_sentence(emu, tmp_path):
     assert 'openclaw.gcp.compute: Failed to list instances in project no-such-project-1: HTTP 4' in proc.stderr
 
 
-def test_emulator_config_refuses_to_run_without_endpoint(emu):
-    env = {k: v for k, v in environment(emu).items() if k != 'OPENCLAW_GCP_API_ENDPOINT'}
-    env['ANSIBLE_INVENTORY_UNPARSED_FAILED'] = 'true'
+def test_without_endpoint_overrides_the_plugin_calls_google_and_says_what_failed(emu):
+    # No override: Google's own host, which the offline guard's dead proxy keeps off the network.
+    env = {k: v for k, v in environment(emu).items() if not k.startswith('CLOUDSDK_API_ENDPOINT_OVERRIDES_')}
+    env.update(HTTPS_PROXY='http://127.0.0.1:9', https_proxy='http://127.0.0.1:9', ANSIBLE_INVENTORY_UNPARSED_FAILED='true')
     before = len(emu.requests())
     dummy, proc = ansible_inventory(emu, ROOT / 'inventory' / 'emulator.compute.yml', env=env, check=False)
     assert proc.returncode != 0
-    assert 'OPENCLAW_GCP_API_ENDPOINT' in proc.stderr
-    assert new_requests(emu, before) == []
+    assert 'openclaw.gcp.compute: Failed to list instances in project openclaw-demo: connection error' in proc.stderr
+    # the key's token endpoint is the emulator's; the Compute API was never asked here
+    assert [r['api'] for r in new_requests(emu, before) if r['api'] != 'oauth2'] == []

@@ -44,7 +44,7 @@ class Runner(object):
     def env(self, **overrides):
         env = dict(os.environ)
         for name in list(env):
-            if name.startswith('GCP_') or name == 'OPENCLAW_GCP_API_ENDPOINT':
+            if name.startswith(('GCP_', 'CLOUDSDK_API_ENDPOINT_OVERRIDES_', 'GOOGLE_CLOUD_UNIVERSE')):
                 del env[name]
         env.update({
             'ANSIBLE_COLLECTIONS_PATH': _collections_path(),

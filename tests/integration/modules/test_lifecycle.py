@@ -127,7 +127,9 @@ def test_every_module_check_apply_check_apply(emulator, runner):
     # one token exchange per module run (7 tasks), never one per request
     assert len([e for e in log4 if e['api'] == 'oauth2']) == 7
     # the IAM change was one read-modify-write and kept every other binding and member
-    assert len([e for e in log2 if e['path'].endswith(':setIamPolicy')]) == 1
+    # (refusals of a service account IAM cannot see yet are waited out, never counted as writes that landed)
+    sets = [e['status'] for e in log2 if e['path'].endswith(':setIamPolicy')]
+    assert sets.count(200) == 1 and set(sets) <= {200, 400}, sets
     bindings = dict((b['role'], b['members']) for b in iam_policy(emulator)['bindings'])
     assert bindings['roles/compute.instanceAdmin.v1'] == ['serviceAccount:' + DEPLOYER]
     assert bindings['roles/owner'] == owners_before
