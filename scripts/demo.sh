@@ -45,7 +45,9 @@ else
   log "Starting the GCE emulator (docker backend, state in $state)"
   rm -f "$state/emulator.json"
   # setsid: the emulator outlives this script (and make); it is stopped by demo-clean by PID.
-  setsid python -m emulator --state-dir "$state" --backend docker \
+  # Like a new Google project: the Compute API starts disabled (site.yml enables it) and Google's
+  # eventual consistency is on; clients reach Google's own hosts through the emulator's proxy.
+  setsid python -m emulator --state-dir "$state" --backend docker --https-proxy-port 0 \
     >>"$state/emulator.log" 2>&1 < /dev/null &
   echo $! >"$pidfile"
   for _ in $(seq 1 120); do
@@ -66,22 +68,35 @@ else
   python -c 'import json,sys; print(json.load(open(sys.argv[1]))["pid"])' "$state/emulator.json" >"$pidfile"
 fi
 
-# The environment the modules and the inventory plugin read (documented in docs/DEVELOPING.md).
-endpoint="$(python -c 'import json,sys; print(json.load(open(sys.argv[1]))["endpoint"])' "$state/emulator.json")"
+# The environment the modules, the inventory plugin and gcloud read. Nothing in it names the
+# emulator's API address: the product calls Google's own hosts, and this machine's HTTPS proxy
+# (the emulator) answers for them with its own CA, as a corporate TLS-inspecting proxy would.
+read_info() { python -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$state/emulator.json" "$1"; }
+endpoint="$(read_info endpoint)"
+proxy="$(read_info https_proxy)"
 cat >"$state/env.sh" <<EOF
-# Written by scripts/demo.sh: source it to run playbooks or ansible-inventory by hand.
-export OPENCLAW_GCP_API_ENDPOINT=$endpoint
+# Written by scripts/demo.sh: source it (after scripts/env.sh) to run playbooks, ansible-inventory
+# or gcloud by hand against the demo, e.g. ansible-playbook site.yml
+export HTTPS_PROXY=$proxy https_proxy=$proxy
+export NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost
+export REQUESTS_CA_BUNDLE=$(read_info ca_file)
+export CLOUDSDK_CORE_CUSTOM_CA_CERTS_FILE=$(read_info ca_file)
+export CLOUDSDK_PROXY_TYPE=http CLOUDSDK_PROXY_ADDRESS=127.0.0.1 CLOUDSDK_PROXY_PORT=${proxy##*:}
+export CLOUDSDK_AUTH_ACCESS_TOKEN_FILE=$(read_info token_file)
+export CLOUDSDK_CORE_PROJECT=$project
 export GCP_AUTH_KIND=serviceaccount
-export GCP_SERVICE_ACCOUNT_FILE=$state_abs/service-account.json
+export GCP_SERVICE_ACCOUNT_FILE=$(read_info google_key_file)
 export GCP_PROJECT=$project
+export ANSIBLE_INVENTORY=$OPENCLAW_GCP_ROOT/inventory/emulator.compute.yml
+export OPENCLAW_GCP_SSH_KEY_FILE=$state_abs/ssh/openclaw_gcp_ed25519
+export OPENCLAW_GCP_KNOWN_HOSTS_FILE=$state_abs/ssh/known_hosts
 EOF
 # shellcheck disable=SC1091
 . "$state/env.sh"
-echo "Emulator at $endpoint"
+echo "Emulator at $endpoint (Google's API hosts through the proxy $proxy)"
 
 log "Running site.yml against the emulator"
-ansible-playbook site.yml -i inventory/emulator.compute.yml \
-  -e "openclaw_gcp_ssh_key_file=$state_abs/ssh/openclaw_gcp_ed25519" "$@"
+ansible-playbook site.yml -e "openclaw_gcp_ssh_key_file=$OPENCLAW_GCP_SSH_KEY_FILE" "$@"
 
 cat <<EOF
 

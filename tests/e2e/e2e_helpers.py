@@ -32,7 +32,7 @@ class Run:
 
     def env(self):
         env = dict(os.environ)
-        env.update(self.emu.env())
+        env.update(self.emu.client_env('proxy'))
         env['ANSIBLE_FORCE_COLOR'] = '0'
         return env
 
