@@ -9,7 +9,8 @@ import sys
 import threading
 
 from .auth import Auth
-from .server import Emulator, Faults, Handler, RequestLog, Server, write_ready_file
+from .server import (SECRET_PARAMS, Emulator, Faults, Handler, RequestLog, Server,
+                     write_ready_file)
 from .state import BILLING_ACCOUNT, DEFAULT_PROJECT, Store
 
 # What never reaches the emulator's log: tokens, JWT assertions, private keys, credentials in
@@ -23,6 +24,7 @@ SECRETS = [
     (re.compile(r"(?i)\b(access_token|assertion|client_secret|refresh_token|id_token|"
                 r"private_key|password|token)([\"']?\s*[=:]\s*[\"']?)[^\s&\"',]+"),
      r"\1\2REDACTED"),
+    (re.compile(r"(?i)([?&](?:%s)=)[^&\s\"']+" % "|".join(SECRET_PARAMS)), r"\1REDACTED"),
 ]
 
 

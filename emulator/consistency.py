@@ -21,6 +21,7 @@ import re
 import threading
 import time
 
+from . import util
 from .errors import ApiError, not_ready
 
 COMPUTE = "compute.googleapis.com"
@@ -162,7 +163,6 @@ class Consistency:
                     break
             else:
                 return False
-        from . import util  # pylint: disable=import-outside-toplevel
         with self.store.lock:
             project["policy"]["etag"] = util.etag()
             self.store.touch()
