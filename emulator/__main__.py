@@ -3,6 +3,7 @@
 import argparse
 import logging
 import os
+import re
 import signal
 import sys
 import threading
@@ -10,6 +11,32 @@ import threading
 from .auth import Auth
 from .server import Emulator, Faults, Handler, RequestLog, Server, write_ready_file
 from .state import BILLING_ACCOUNT, DEFAULT_PROJECT, Store
+
+# What never reaches the emulator's log: tokens, JWT assertions, private keys, credentials in
+# query strings (metadata values are never logged at all).
+SECRETS = [
+    (re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?-----END [A-Z ]*PRIVATE KEY-----",
+                re.S), "[REDACTED PRIVATE KEY]"),
+    (re.compile(r"(?i)\b(bearer|basic)\s+[^\s\"',]+"), r"\1 REDACTED"),
+    (re.compile(r"ya29\.[\w.\-]+"), "ya29.REDACTED"),
+    (re.compile(r"\beyJ[\w\-]+\.[\w\-]+\.[\w\-]*"), "REDACTED-JWT"),
+    (re.compile(r"(?i)\b(access_token|assertion|client_secret|refresh_token|id_token|"
+                r"private_key|password|token)([\"']?\s*[=:]\s*[\"']?)[^\s&\"',]+"),
+     r"\1\2REDACTED"),
+]
+
+
+def redact(text):
+    for pattern, replacement in SECRETS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+class RedactingFormatter(logging.Formatter):
+    """A formatter that removes credentials from the whole record, traceback included."""
+
+    def format(self, record):
+        return redact(super().format(record))
 
 
 def parse_args(argv=None):
@@ -38,10 +65,22 @@ def parse_args(argv=None):
     parser.add_argument("--https-proxy-port", type=int, default=None,
                         help="also listen as an HTTPS proxy for Google hosts on this port "
                         "(0 = free port); its CA is DIR/proxy-ca.pem")
+    parser.add_argument("--propagation-delay", type=float, default=4.0,
+                        help="seconds Google takes to propagate a new service account or an "
+                        "enabled API (0 = strongly consistent), see README")
+    parser.add_argument("--enable-service", action="extend", nargs="+", default=[],
+                        metavar="NAME", help="services enabled in the configured projects "
+                        "besides the defaults (compute.googleapis.com is off unless named)")
     parser.add_argument("--log-level", default="WARNING", help="Python logging level")
     args = parser.parse_args(argv)
     if args.latency < 0:
         parser.error("--latency must be >= 0")
+    if args.propagation_delay < 0:
+        parser.error("--propagation-delay must be >= 0")
+    for name in args.enable_service:
+        if not re.match(r"^[a-z][a-z0-9-]*(\.[a-z0-9-]+)*\.googleapis\.com$", name):
+            parser.error("--enable-service %s: not a service name like compute.googleapis.com"
+                         % name)
     for name in ("fault_rate", "lost_rate"):
         if not 0 <= getattr(args, name) <= 1:
             parser.error("--%s must be between 0 and 1" % name.replace("_", "-"))
@@ -58,8 +97,9 @@ def make_backend(args, state_dir):
 
 def main(argv=None):
     args = parse_args(argv)
-    logging.basicConfig(level=getattr(logging, args.log_level.upper(), logging.WARNING),
-                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.basicConfig(level=getattr(logging, args.log_level.upper(), logging.WARNING))
+    for handler in logging.getLogger().handlers:
+        handler.setFormatter(RedactingFormatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
     state_dir = os.path.abspath(args.state_dir)
     os.makedirs(state_dir, exist_ok=True)
     ready_file = os.path.join(state_dir, "emulator.json")
@@ -77,8 +117,9 @@ def main(argv=None):
     backend = make_backend(args, state_dir)
     faults = Faults(args.fault_rate, args.lost_rate, args.fault_seed, args.fault_budget)
     log = RequestLog(os.path.join(state_dir, "requests.jsonl"))
-    emulator = Emulator(store, auth, backend, args.latency, faults, log, projects)
-    emulator.bootstrap(projects)
+    emulator = Emulator(store, auth, backend, args.latency, faults, log, projects,
+                        propagation_delay=args.propagation_delay)
+    emulator.bootstrap(projects, args.enable_service)
     if loaded:
         backend.adopt(store)
     store.start_saver()
@@ -112,7 +153,8 @@ def main(argv=None):
         "endpoint": endpoint, "port": port, "pid": os.getpid(), "backend": backend.name,
         "projects": projects, "billing_account": BILLING_ACCOUNT,
         "service_account": auth.email, "key_file": auth.key_file, "token_file": auth.token_file,
-        "latency": args.latency, **extra})
+        "google_key_file": auth.google_key_file, "latency": args.latency,
+        "propagation_delay": args.propagation_delay, **extra})
     try:
         server.serve_forever(poll_interval=0.2)
     finally:

@@ -47,10 +47,11 @@ def _permission_denied(resource, permission):
 class Apis:
     """Handlers for the non-Compute APIs; each returns ``(status, body)``."""
 
-    def __init__(self, store, latency, compute_sa_hook=None):
+    def __init__(self, store, latency, compute_sa_hook=None, consistency=None):
         self.store = store
         self.latency = latency
         self.compute_sa_hook = compute_sa_hook
+        self.consistency = consistency
 
     # -- long-running operations (google.longrunning.Operation) ----------------------------
     def _lro(self, prefix, metadata, response, apply=None):
@@ -165,7 +166,10 @@ class Apis:
                                           "service": self._service(proj, services[0])}}
 
         def apply():
+            fresh = [s for s in services if s not in proj["services"]]
             proj["services"] = sorted(set(proj["services"]) | set(services))
+            if self.consistency:
+                self.consistency.service_enabled(proj["projectId"], fresh)
             if "compute.googleapis.com" in services and self.compute_sa_hook:
                 self.compute_sa_hook(proj)
         if single:
@@ -239,6 +243,8 @@ class Apis:
                                        description=spec.get("description", ""))
             proj["serviceAccounts"][email] = account
             self.store.touch()
+            if self.consistency:
+                self.consistency.account_created(email)
             return 200, dict(account)
 
     def _find_sa(self, ref, name, permission):
@@ -467,6 +473,8 @@ class Apis:
                          reason="badRequest")
         with self.store.lock:
             proj = self._crm_project(project, "resourcemanager.projects.setIamPolicy")
+            if self.consistency:
+                self.consistency.before_set_iam_policy(proj)
             current = proj["policy"]
             if policy.get("etag") and policy["etag"] != current["etag"]:
                 raise _error(409, "ABORTED", "There were concurrent policy changes. Please retry "
@@ -481,6 +489,10 @@ class Apis:
                                  "resource." % role, reason="badRequest")
                 for member in binding.get("members") or []:
                     self._check_member(member)
+            if self.consistency:
+                self.consistency.check_policy_members(policy)
+            for binding in policy.get("bindings") or []:
+                role = binding.get("role", "")
                 condition = binding.get("condition")
                 has_condition = has_condition or bool(condition)
                 key = (role, repr(sorted(condition.items())) if condition else "")

@@ -50,6 +50,7 @@ class Auth:
         self._secret = self._load_or_create_secret()
         self._keys = {}  # key id -> public key
         self.key_file = os.path.join(state_dir, "service-account.json")
+        self.google_key_file = os.path.join(state_dir, "service-account-google.json")
         self.token_file = os.path.join(state_dir, "access-token")
         self._load_or_create_key()
         self.static_token = self._load_or_create_static_token()
@@ -90,6 +91,14 @@ class Auth:
             "universe_domain": "googleapis.com",
         }
         _write_private(self.key_file, json.dumps(info, indent=2).encode())
+        # The same key as Google issues it (token_uri at Google): for clients that reach the
+        # emulator through its HTTPS proxy and must not know about it.
+        google = dict(info, auth_uri="https://accounts.google.com/o/oauth2/auth",
+                      token_uri="https://oauth2.googleapis.com/token",
+                      auth_provider_x509_cert_url="https://www.googleapis.com/oauth2/v1/certs",
+                      client_x509_cert_url="https://www.googleapis.com/robot/v1/metadata/x509/"
+                      + self.email.replace("@", "%40"))
+        _write_private(self.google_key_file, json.dumps(google, indent=2).encode())
         self._keys[key_id] = key.public_key()
         self.client_id = client_id
 

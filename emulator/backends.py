@@ -34,6 +34,10 @@ class MemoryBackend:
     def reset(self, inst):
         return {}
 
+    def host_keys(self, inst):  # pylint: disable=unused-argument
+        """None: the guest-attributes handler generates (and keeps) keys per instance."""
+        return None
+
     def adopt(self, store):
         """After a restart: finish what was in flight (nothing runs any more)."""
         settle_in_flight(store)

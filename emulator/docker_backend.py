@@ -21,6 +21,7 @@ import time
 
 from . import catalog
 from .backends import settle_in_flight
+from .guest_attributes import openssh_keys
 from .ops import OperationFailed
 
 LOG = logging.getLogger("emulator.docker")
@@ -324,6 +325,17 @@ class DockerBackend:
                 pass
             with self._guard:
                 self._reserved.discard(inst.get("_loopback"))
+
+    def host_keys(self, inst):
+        """The container's real SSH host keys ``{type: base64 blob}`` (what the guest agent
+        publishes), or {} while it is not running or sshd has not made them yet."""
+        container = self._container(container_name(*_where(inst)))
+        if container is None or container.status != "running":
+            return {}
+        result = container.exec_run(["sh", "-c", "cat /etc/ssh/ssh_host_*_key.pub"],
+                                    user="root")
+        return openssh_keys(result.output.decode(errors="replace")) if result.exit_code == 0 \
+            else {}
 
     def set_machine_type(self, inst):
         if inst.get("_preloaded"):

@@ -24,12 +24,16 @@ class ApiError(Exception):
         self.status = status or _STATUS.get(code, "UNKNOWN")
         self.domain = domain
         self.extra = extra or {}
+        self.details = None     # google.rpc details (ErrorInfo, Help, ...) when Google sends them
 
     def body(self):
         item = {"message": self.message, "domain": self.domain, "reason": self.reason}
         item.update(self.extra)
-        return {"error": {"code": self.code, "message": self.message, "errors": [item],
-                          "status": self.status}}
+        error = {"code": self.code, "message": self.message, "errors": [item],
+                 "status": self.status}
+        if self.details:
+            error["details"] = self.details
+        return {"error": error}
 
 
 def not_found(path):

@@ -14,7 +14,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from .apis import Apis
 from .auth import TokenError
 from .compute import Compute
+from .consistency import COMPUTE, Consistency
 from .errors import ApiError, invalid_token, unauthenticated
+from .guest_attributes import GuestAttributes
 from .ops import Runner
 
 LOG = logging.getLogger("emulator.server")
@@ -24,6 +26,18 @@ Z = r"(?P<zone>[^/]+)"
 N = r"(?P<name>[^/]+)"
 C = r"/compute/v1/projects/" + P
 READ_POSTS = re.compile(r"(/wait|:getIamPolicy|:testIamPermissions|:search)$")
+# Query parameters that carry credentials: never written to the request log.
+SECRET_PARAMS = ("access_token", "assertion", "client_secret", "code", "id_token", "key",
+                 "password", "refresh_token", "token")
+
+
+def redact_query(query):
+    """``query`` with the values of credential parameters replaced by ``REDACTED``."""
+    if not query:
+        return query
+    pairs = urllib.parse.parse_qsl(query, keep_blank_values=True)
+    return urllib.parse.urlencode([(k, "REDACTED" if k.lower() in SECRET_PARAMS else v)
+                                   for k, v in pairs], safe="/:,*")
 
 
 class Request:
@@ -151,7 +165,8 @@ class RequestLog:
 class Emulator:
     """Wires the APIs to routes; ``handle()`` is called by the HTTP handler for each request."""
 
-    def __init__(self, store, auth, backend, latency, faults, log, projects):
+    def __init__(self, store, auth, backend, latency, faults, log, projects,
+                 propagation_delay=0.0):
         self.store = store
         self.auth = auth
         self.backend = backend
@@ -159,27 +174,39 @@ class Emulator:
         self.log = log
         self.projects = projects
         self.runner = Runner(store)
+        self.consistency = Consistency(store, propagation_delay)
         self.compute = Compute(store, self.runner, backend, latency)
-        self.apis = Apis(store, latency, compute_sa_hook=self.add_compute_sa)
+        self.apis = Apis(store, latency, compute_sa_hook=self.add_compute_sa,
+                         consistency=self.consistency)
+        self.guest = GuestAttributes(store, backend, self.consistency)
         self.routes = self._routes()
 
-    def add_compute_sa(self, project):
+    def add_compute_sa(self, project, fresh=True):
+        """The Compute Engine default service account, made when Compute is enabled (and, like
+        any new account, not visible to other services at once)."""
         email = "%s-compute@developer.gserviceaccount.com" % project["number"]
         if email not in project["serviceAccounts"]:
             project["serviceAccounts"][email] = Apis.sa_resource(
                 project, None, email=email, display_name="Compute Engine default service account")
+            if fresh:
+                self.consistency.account_created(email)
 
-    def bootstrap(self, names):
-        """Create the configured projects (ready to use) unless the state already has them."""
+    def bootstrap(self, names, services=()):
+        """Create the configured projects unless the state already has them: active, billing
+        linked, the usual APIs enabled but Compute Engine only when in ``services`` (a new
+        Google project has it off)."""
         with self.store.lock:
             for name in names:
                 if self.store.project(name) is None:
                     project = self.store.new_project(name, ready=True)
+                    project["services"] = sorted((set(project["services"]) - {COMPUTE})
+                                                 | set(services))
                     account = Apis.sa_resource(project, "openclaw-automation",
                                                display_name="OpenClaw automation")
                     if account["email"] == self.auth.email:
                         project["serviceAccounts"][account["email"]] = account
-                    self.add_compute_sa(project)
+                    if COMPUTE in project["services"]:
+                        self.add_compute_sa(project, fresh=False)
 
     # -- routing ---------------------------------------------------------------------------
     def _routes(self):
@@ -244,6 +271,8 @@ class Emulator:
              c.resume_instance, True),
             ("POST", C + r"/zones/" + Z + r"/instances/" + N + r"/reset", "compute",
              c.reset_instance, True),
+            ("GET", C + r"/zones/" + Z + r"/instances/" + N + r"/getGuestAttributes",
+             "compute", self.guest.get, False),
             ("GET", C + r"/zones/" + Z + r"/disks", "compute", c.list_disks, False),
             ("GET", C + r"/zones/" + Z + r"/disks/" + N, "compute", c.get_disk, False),
             ("GET", C + r"/zones/" + Z + r"/operations", "compute", c.list_operations, False),
@@ -400,6 +429,8 @@ class Emulator:
                 code = self.faults.before()
                 if code:
                     return code, FAULT_BODIES[code].body(), str(code)
+            if kind == "compute":
+                self.consistency.check_compute(method, path, query, body, user)
             req = Request(method, path, query, body, user)
             if idem and kind == "compute":
                 status, answer = self.compute.idempotent(req, kwargs["project"], handler, kwargs)
@@ -448,6 +479,8 @@ class Emulator:
             except (TypeError, ValueError) as exc:
                 return 400, {"error": str(exc)}
             return 200, self.faults.describe()
+        if action in ("consistency", "iam/concurrent-change"):
+            return self.admin_consistency(method, action, body)
         if method == "POST" and action == "preload":
             try:
                 return 200, self.preload(body)
@@ -457,9 +490,28 @@ class Emulator:
                 return 400, {"error": "bad preload request: %s" % exc}
         return 404, {"error": "unknown admin call %s %s" % (method, path)}
 
+    def admin_consistency(self, method, action, body):
+        """``GET|POST consistency`` (``{"propagation_delay"}``) and ``POST iam/concurrent-change``
+        (``{"count", "project"}``: the next COUNT setIamPolicy calls see a concurrent change)."""
+        try:
+            if method == "POST" and action == "consistency":
+                if "propagation_delay" in body:
+                    self.consistency.configure(body["propagation_delay"])
+            elif method == "POST":
+                project = body.get("project")
+                if project is not None and self.store.project(project) is None:
+                    return 404, {"error": "unknown project %s" % project}
+                self.consistency.disturb_iam(body.get("count", 1), project)
+            elif action != "consistency":
+                return 405, {"error": "use POST"}
+        except (TypeError, ValueError) as exc:
+            return 400, {"error": str(exc)}
+        return 200, self.consistency.describe()
+
     def stats(self):
         data = self.log.stats()
         data["faults"] = self.faults.describe()
+        data["consistency"] = self.consistency.describe()
         with self.store.lock:
             data["instances"] = sum(len(z) for p in self.store.projects.values()
                                     for z in p["instances"].values())
@@ -549,7 +601,7 @@ class Handler(BaseHTTPRequestHandler):
         # Logged before answering: a client that got its answer finds its line in the log.
         emulator.log.record({
             "ts": round(started, 6), "method": self.command, "path": path,
-            "query": parsed.query, "status": status, "api": emulator.api_of(path),
+            "query": redact_query(parsed.query), "status": status, "api": emulator.api_of(path),
             "write": emulator.is_write(self.command, path) and status != 405,
             "faulted": faulted, "ms": round((time.time() - started) * 1000, 2)})
         self.send_response(status)

@@ -4,7 +4,12 @@
         requests.get(emu.endpoint + "/compute/v1/...", headers=...)
 
 Keyword flags map to command-line flags (``latency=0.2`` -> ``--latency 0.2``,
-``project=["a", "b"]`` -> ``--project a b``, ``fault_rate=0.1`` -> ``--fault-rate 0.1``).
+``project=["a", "b"]`` -> ``--project a b``, ``fault_rate=0.1`` -> ``--fault-rate 0.1``,
+``propagation_delay=0`` -> ``--propagation-delay 0``).
+
+Unlike the command line (a new project has Compute Engine off, like Google's), the helper
+pre-enables ``compute.googleapis.com`` in its projects: ``enabled_services=[]`` starts them
+with Compute off, so the test enables it as a first real run must.
 """
 
 import json
@@ -17,6 +22,12 @@ import urllib.request
 
 PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+DEFAULT_SERVICES = ("compute.googleapis.com",)
+# APIs whose endpoint gcloud lets override (CLOUDSDK_API_ENDPOINT_OVERRIDES_<API>), and the
+# emulator's root for each: Compute with its version, the others without (clients add v1/, v3/).
+OVERRIDES = (("COMPUTE", "/compute/v1/"), ("SERVICEUSAGE", "/serviceusage/"), ("IAM", "/iam/"),
+             ("CLOUDRESOURCEMANAGER", "/cloudresourcemanager/"),
+             ("CLOUDBILLING", "/cloudbilling/"))
 
 
 class EmulatorError(RuntimeError):
@@ -26,10 +37,13 @@ class EmulatorError(RuntimeError):
 class Emulator:
     """A context manager around one ``python -m emulator`` subprocess."""
 
-    def __init__(self, state_dir, backend="memory", start_timeout=60.0, cleanup=True, **flags):
+    def __init__(self, state_dir, backend="memory", start_timeout=60.0, cleanup=True,
+                 enabled_services=DEFAULT_SERVICES, **flags):
         self.state_dir = os.path.abspath(str(state_dir))
         self.backend = backend
-        self.flags = flags
+        if isinstance(enabled_services, str):
+            enabled_services = [enabled_services]
+        self.flags = dict(flags, enable_service=list(enabled_services or []) or None)
         self.start_timeout = start_timeout
         self.cleanup = cleanup
         self.process = None
@@ -129,6 +143,11 @@ class Emulator:
         return os.path.join(self.state_dir, "service-account.json")
 
     @property
+    def google_key_file(self):
+        """The same key with Google's ``token_uri`` (for clients behind the HTTPS proxy)."""
+        return os.path.join(self.state_dir, "service-account-google.json")
+
+    @property
     def token_file(self):
         return os.path.join(self.state_dir, "access-token")
 
@@ -170,6 +189,15 @@ class Emulator:
         return self._admin("POST", "faults", {"fault_rate": fault_rate, "lost_rate": lost_rate,
                                               "seed": seed, "budget": budget})
 
+    def set_propagation_delay(self, seconds):
+        """Change ``--propagation-delay`` of the running emulator (0 = strongly consistent)."""
+        return self._admin("POST", "consistency", {"propagation_delay": seconds})
+
+    def concurrent_iam_change(self, count=1, project=None):
+        """The next ``count`` setIamPolicy calls (of ``project``, or any) see a concurrent
+        change: the policy's etag moves under the caller, who must re-read and retry."""
+        return self._admin("POST", "iam/concurrent-change", {"count": count, "project": project})
+
     def preload(self, count, zones=None, labels=None, gateway_every=0, project=None, **extra):
         body = {"project": project or self.project, "zones": zones or ["us-central1-a"],
                 "count": count, "labels": labels or {}, "gateway_every": gateway_every}
@@ -184,6 +212,32 @@ class Emulator:
             "GCP_SERVICE_ACCOUNT_FILE": self.key_file,
             "OPENCLAW_GCP_API_ENDPOINT": self.endpoint,
         }
+
+    def client_env(self, via="overrides"):
+        """The environment a real client needs to reach this emulator as it reaches Google.
+
+        ``overrides``: gcloud's per-API endpoint variables (``CLOUDSDK_API_ENDPOINT_OVERRIDES_*``,
+        Compute with ``v1/``, the other APIs their root) and the key whose ``token_uri`` is the
+        emulator's. ``proxy`` (emulator started with ``https_proxy_port``): ``HTTPS_PROXY``, the
+        proxy's CA in ``REQUESTS_CA_BUNDLE`` and the key with Google's own ``token_uri``:
+        nothing in the client knows about the emulator."""
+        env = {"GCP_AUTH_KIND": "serviceaccount", "GCP_PROJECT": self.project}
+        if via == "overrides":
+            for api, root in OVERRIDES:
+                env["CLOUDSDK_API_ENDPOINT_OVERRIDES_" + api] = self.endpoint + root
+            env["GCP_SERVICE_ACCOUNT_FILE"] = self.key_file
+        elif via == "proxy":
+            if not self.info.get("https_proxy"):
+                raise EmulatorError("client_env(via='proxy') needs the emulator started with "
+                                    "https_proxy_port")
+            env.update({"HTTPS_PROXY": self.info["https_proxy"],
+                        "https_proxy": self.info["https_proxy"],
+                        "REQUESTS_CA_BUNDLE": self.info["ca_file"],
+                        "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost",
+                        "GCP_SERVICE_ACCOUNT_FILE": self.google_key_file})
+        else:
+            raise ValueError("via must be 'overrides' or 'proxy', not %r" % (via,))
+        return env
 
     def gcloud_env(self, config_dir):
         """Variables that point the real ``gcloud`` CLI at the emulator (offline)."""

@@ -52,15 +52,29 @@ options:
       - If not set, E(GCP_SCOPES) (comma separated) is used, else C(https://www.googleapis.com/auth/cloud-platform).
     type: list
     elements: str
-  api_endpoint:
+  api_endpoint_overrides:
     description:
-      - One base URL that replaces every Google API host, for example a local emulator such as
-        C(http://127.0.0.1:8080).
-      - Compute Engine is then reached under C(<api_endpoint>/compute/v1/), Service Usage under
-        C(<api_endpoint>/serviceusage/v1/), IAM under C(<api_endpoint>/iam/v1/), Resource Manager under
-        C(<api_endpoint>/cloudresourcemanager/v1/) and C(v3/), Cloud Billing under
-        C(<api_endpoint>/cloudbilling/v1/) and the OAuth2 token endpoint at C(<api_endpoint>/token).
-      - If not set, E(OPENCLAW_GCP_API_ENDPOINT) is used; without it the real Google APIs are used.
+      - Base URLs that replace Google's own host for some APIs, keyed by service name
+        (V(compute), V(serviceusage), V(iam), V(cloudresourcemanager), V(cloudbilling)), for a
+        Private Service Connect endpoint, a regional or restricted endpoint, or a proxy that
+        exposes the APIs under its own host.
+      - Each value is what gcloud's C(api_endpoint_overrides/<service>) property takes; for Compute
+        Engine the root and its service path (C(https://compute-myep.p.googleapis.com/compute/v1/)),
+        for the other services the root only (C(https://iam-myep.p.googleapis.com/)); the API
+        version (C(v1/), C(v3/)) is added by the client.
+      - If not set, gcloud's own environment variables are read, one per service,
+        E(CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE), E(CLOUDSDK_API_ENDPOINT_OVERRIDES_SERVICEUSAGE),
+        E(CLOUDSDK_API_ENDPOINT_OVERRIDES_IAM), E(CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDRESOURCEMANAGER),
+        E(CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDBILLING).
+      - Services without an override are called at C(https://<service>.<universe domain>/).
+      - Unknown service names and values that are not http(s) URLs fail the task before any request.
+    type: dict
+  universe_domain:
+    description:
+      - The universe domain whose API hosts are called, V(googleapis.com) unless set.
+      - If not set, E(GOOGLE_CLOUD_UNIVERSE_DOMAIN) or E(CLOUDSDK_CORE_UNIVERSE_DOMAIN) is used, else the
+        universe domain of the service-account key or Application Default Credentials.
+      - Credentials of another universe domain fail the task before any request.
     type: str
 requirements:
   - python >= 3.9
@@ -69,7 +83,14 @@ requirements:
 notes:
   - Every module run opens one authorized session and exchanges credentials for a token once.
   - Requests are retried with exponential back-off and jitter on HTTP 429, 500, 502, 503, 504 and on
-    connection errors, at most 8 attempts and 120 seconds per request. Inserts carry a request id
+    connection errors, at most 8 attempts and 120 seconds per request.
+  - Google's answers that mean "not yet" are waited out (up to the module's C(timeout) option where it has
+    one, else 180 seconds); an API enabled moments ago (HTTP 403 C(SERVICE_DISABLED) while Service Usage
+    already reports it C(ENABLED)), a service account created moments ago (HTTP 400 "does not exist"
+    while IAM already has it), a resource busy with another operation (C(resourceNotReady), also as an
+    operation's error), a stale etag or fingerprint (HTTP 412 or 409 C(ABORTED), read again and retried).
+    The same answers for an API that is really disabled or an account that really does not exist fail at once.
+  - A successful answer that is not JSON fails the task with the URL and HTTP status. Inserts carry a request id
     that stays the same on every retry; other changes re-read the resource before a retry, so a
     change whose response was lost is not applied twice.
   - API failures are reported as one sentence naming the action, the resource, the HTTP status and

@@ -106,12 +106,6 @@ options:
     description: Seconds after which a request is no longer retried.
     type: float
     default: 120
-  require_api_endpoint:
-    description:
-      - Refuse to run without O(api_endpoint) (or E(OPENCLAW_GCP_API_ENDPOINT)).
-      - For configurations meant for a local emulator, so they never reach for Google by accident.
-    type: bool
-    default: false
 notes:
   - 'Host variables, with the default prefix: C(gce_name), C(gce_id), C(gce_project), C(gce_zone),
     C(gce_region), C(gce_machine_type) (short name), C(gce_status), C(gce_labels), C(gce_tags),
@@ -150,10 +144,12 @@ compose:
   ansible_user: "'openclaw'"
 
 ---
-# A local emulator; endpoint and key from the environment, cached for 5 minutes
+# Through a Private Service Connect endpoint, cached for 5 minutes (the same overrides can come
+# from gcloud's CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE variable instead)
 plugin: openclaw.gcp.compute
-projects: [openclaw-demo]
-require_api_endpoint: true
+projects: [my-openclaw-project]
+api_endpoint_overrides:
+  compute: https://compute-myendpoint.p.googleapis.com/compute/v1/
 cache: true
 cache_plugin: ansible.builtin.jsonfile
 cache_connection: ~/.cache/openclaw-gcp/inventory
@@ -167,18 +163,12 @@ from ansible.module_utils.common.text.converters import to_native
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 from ansible.utils.unsafe_proxy import wrap_var
 
-from ansible_collections.openclaw.gcp.plugins.module_utils.gcp import (
-    GcpClient,
-    GcpError,
-    gcp_argument_spec,
-    normalize_link,
-    short_name,
-    zone_to_region,
-)
+from ansible_collections.openclaw.gcp.plugins.module_utils.compute import inventory_view, summarize
+from ansible_collections.openclaw.gcp.plugins.module_utils.gcp import GcpClient, GcpError, gcp_argument_spec, short_name
 
 # Options of the shared client (the doc fragment openclaw.gcp.gcp) and their environment fallbacks.
 _AUTH_OPTIONS = ('project', 'auth_kind', 'service_account_file', 'service_account_contents',
-                 'access_token', 'scopes', 'api_endpoint')
+                 'access_token', 'scopes', 'api_endpoint_overrides', 'universe_domain')
 
 
 def _quote(value):
@@ -208,36 +198,8 @@ def build_filter(labels=None, status=None, extra=None):
 
 
 def summarize_instance(project, item):
-    """The fields the inventory uses, from one instance of the API (plain data, cacheable).
-
-    Metadata (startup scripts, keys) is deliberately left out: it may hold secrets.
-    """
-    zone = short_name(item.get('zone') or '')
-    interfaces = item.get('networkInterfaces') or []
-    first = interfaces[0] if interfaces else {}
-    configs = first.get('accessConfigs') or []
-    external = None
-    for config in configs:
-        if config.get('natIP'):
-            external = config['natIP']
-            break
-    return {
-        'name': item.get('name'),
-        'id': item.get('id'),
-        'project': project,
-        'zone': zone,
-        'region': zone_to_region(zone) if zone else None,
-        'machine_type': short_name(item.get('machineType') or ''),
-        'status': item.get('status'),
-        'labels': dict(item.get('labels') or {}),
-        'tags': list((item.get('tags') or {}).get('items') or []),
-        'internal_ip': first.get('networkIP'),
-        'external_ip': external,
-        'network': short_name(first.get('network') or '') or None,
-        'self_link': normalize_link(item.get('selfLink')),
-        'creation_timestamp': item.get('creationTimestamp'),
-        'service_accounts': [sa.get('email') for sa in item.get('serviceAccounts') or [] if sa.get('email')],
-    }
+    """The fields the inventory uses, from one instance of the API: the modules' view, minus metadata."""
+    return inventory_view(project, summarize(item))
 
 
 def pick_hostname(instance, preferences):
@@ -318,10 +280,6 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
     def fetch(self, params):
         """Every matching instance of every project: one aggregatedList per project (and page)."""
-        if self.get_option('require_api_endpoint') and not params.get('api_endpoint'):
-            raise AnsibleParserError(
-                'openclaw.gcp.compute: this inventory is meant for a local endpoint but neither api_endpoint nor '
-                'OPENCLAW_GCP_API_ENDPOINT is set (for the demo emulator: source .cache/demo/env.sh).')
         expr = build_filter(self.get_option('labels'), self.get_option('status'), self.get_option('filters'))
         zones = set(self.get_option('zones') or [])
         instances = []

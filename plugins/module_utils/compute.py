@@ -8,16 +8,36 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.openclaw.gcp.plugins.module_utils.gcp import metadata_to_dict, short_name
+import hashlib
+import hmac
+import os
+
+from ansible_collections.openclaw.gcp.plugins.module_utils.gcp import metadata_to_dict, normalize_link, short_name, zone_to_region
+
+# Metadata keys whose values are settings, never secrets: shown in results and diffs as they are.
+# Every other value (a startup script, an API key a user put there) is masked unless listed in
+# the module's show_metadata option.
+PLAIN_METADATA_KEYS = frozenset([
+    'ssh-keys', 'block-project-ssh-keys', 'enable-oslogin', 'enable-oslogin-2fa', 'enable-guest-attributes',
+    'serial-port-enable', 'google-logging-enabled', 'google-monitoring-enabled', 'enable-osconfig',
+])
+
+# One random key per process: equal values mask alike within a run (so a diff shows what
+# changed), and the digest says nothing about the value to anyone who reads the log later.
+_MASK_KEY = os.urandom(32)
 
 
 def summarize(instance):
-    """The module's view of a Compute Engine instance resource."""
+    """The one view of a Compute Engine instance resource that every plugin reports.
+
+    ``compute_instance``, ``compute_instance_info`` (through :func:`public_view`) and the
+    inventory plugin (through :func:`inventory_view`) all start from it.
+    """
     if not instance:
         return {}
     nics = instance.get('networkInterfaces') or [{}]
     nic = nics[0] or {}
-    access = (nic.get('accessConfigs') or [{}])[0] or {}
+    configs = nic.get('accessConfigs') or []
     sas = instance.get('serviceAccounts') or []
     service_account = None
     if sas:
@@ -29,14 +49,17 @@ def summarize(instance):
             size = int(boot[0]['diskSizeGb'])
         except (TypeError, ValueError):
             size = None
+    zone = short_name(instance.get('zone'))
     return {
         'name': instance.get('name'),
         'id': None if instance.get('id') is None else str(instance.get('id')),
-        'zone': short_name(instance.get('zone')),
+        'zone': zone,
+        'region': zone_to_region(zone) if zone else None,
         'status': instance.get('status'),
         'machine_type': short_name(instance.get('machineType')),
         'internal_ip': nic.get('networkIP'),
-        'external_ip': access.get('natIP'),
+        # An ephemeral address is released while the VM is stopped: the access config stays, empty.
+        'external_ip': next((c['natIP'] for c in configs if c.get('natIP')), None),
         'labels': dict(instance.get('labels') or {}),
         'tags': sorted((instance.get('tags') or {}).get('items') or []),
         'metadata': metadata_to_dict(instance.get('metadata')),
@@ -44,12 +67,72 @@ def summarize(instance):
         'service_account': service_account,
         'network': short_name(nic.get('network')),
         'subnetwork': short_name(nic.get('subnetwork')),
-        'has_external_ip': bool(nic.get('accessConfigs')),
+        'has_external_ip': bool(configs),
         'boot_disk_size_gb': size,
         'self_link': instance.get('selfLink'),
+        'creation_timestamp': instance.get('creationTimestamp'),
     }
 
 
-def public_view(summary):
-    """What the module returns (drops internal helper keys)."""
-    return dict((k, v) for k, v in summary.items() if k not in ('has_external_ip', 'boot_disk_size_gb'))
+def mask_value(value):
+    """A stand-in for a secret value: equal values give equal stand-ins within one run."""
+    digest = hmac.new(_MASK_KEY, str(value).encode('utf-8'), hashlib.sha256).hexdigest()[:12]
+    return 'VALUE_HIDDEN (%d characters, run digest %s)' % (len(str(value)), digest)
+
+
+def masked_metadata(metadata, shown=()):
+    """Metadata with every value not known to be a plain setting (or listed in ``shown``) masked."""
+    if metadata is None:
+        return None
+    visible = PLAIN_METADATA_KEYS | frozenset(shown or ())
+    return dict((k, v if k in visible else mask_value(v)) for k, v in metadata.items())
+
+
+def public_view(summary, shown_metadata=()):
+    """What the modules return: internal helper keys dropped, secret metadata values masked."""
+    out = dict((k, v) for k, v in summary.items() if k not in ('has_external_ip', 'boot_disk_size_gb'))
+    if 'metadata' in out:
+        out['metadata'] = masked_metadata(out['metadata'], shown_metadata)
+    return out
+
+
+def inventory_view(project, summary):
+    """The inventory plugin's host variables (plain data, cacheable). Metadata is left out: it may hold secrets."""
+    out = dict((k, v) for k, v in summary.items()
+               if k not in ('metadata', 'service_account', 'has_external_ip', 'boot_disk_size_gb', 'subnetwork',
+                            'deletion_protection'))
+    out['project'] = project
+    out['self_link'] = normalize_link(summary.get('self_link'))
+    out['service_accounts'] = [summary['service_account']['email']] if summary.get('service_account') else []
+    return out
+
+
+# -- ssh-keys metadata ------------------------------------------------------------------------
+
+def ssh_key_identity(line):
+    """``(user, key type, key blob)`` of one ``ssh-keys`` line, ignoring its comment; ``None`` if malformed."""
+    line = (line or '').strip()
+    if ':' not in line:
+        return None
+    user, rest = line.split(':', 1)
+    parts = rest.split()
+    if not user or len(parts) < 2:
+        return None
+    return user, parts[0], parts[1]
+
+
+def merge_ssh_keys(current, wanted, purge=False):
+    """The ``ssh-keys`` value holding every line of ``wanted``.
+
+    Lines already there (another operator's, the ones ``gcloud compute ssh`` adds) stay, in
+    their order, unless ``purge``; a wanted key already present (same user, type and blob) is
+    not added twice, whatever its comment.
+    """
+    lines = [] if purge else [line for line in (current or '').splitlines() if line.strip()]
+    have = set(ssh_key_identity(line) for line in lines)
+    for line in wanted:
+        identity = ssh_key_identity(line)
+        if identity not in have:
+            lines.append(line.strip())
+            have.add(identity)
+    return '\n'.join(lines)

@@ -22,6 +22,7 @@ __metaclass__ = type
 
 import importlib
 import json
+import os
 import random
 import re
 import time
@@ -53,17 +54,26 @@ except ImportError:
 
 USER_AGENT = 'openclaw.gcp/0.1.0'
 DEFAULT_SCOPES = ['https://www.googleapis.com/auth/cloud-platform']
-GOOGLE_TOKEN_URI = 'https://oauth2.googleapis.com/token'
+DEFAULT_UNIVERSE_DOMAIN = 'googleapis.com'
 
-# api name -> (real Google base URL, path under the single api_endpoint override)
-API_BASES = {
-    'compute': ('https://compute.googleapis.com/compute/v1/', 'compute/v1/'),
-    'serviceusage': ('https://serviceusage.googleapis.com/v1/', 'serviceusage/v1/'),
-    'iam': ('https://iam.googleapis.com/v1/', 'iam/v1/'),
-    'cloudresourcemanager': ('https://cloudresourcemanager.googleapis.com/v1/', 'cloudresourcemanager/v1/'),
-    'cloudresourcemanager_v3': ('https://cloudresourcemanager.googleapis.com/v3/', 'cloudresourcemanager/v3/'),
-    'cloudbilling': ('https://cloudbilling.googleapis.com/v1/', 'cloudbilling/v1/'),
+# How each API is reached, the way Google's discovery documents describe it: the service's host
+# label (``https://<service>.<universe domain>/``), its service path (part of what an endpoint
+# override replaces, as in gcloud's ``api_endpoint_overrides/<service>``) and the version prefix of
+# the resource paths (added after the override).
+#   api key -> (service, service path, version prefix)
+APIS = {
+    'compute': ('compute', 'compute/v1/', ''),
+    'serviceusage': ('serviceusage', '', 'v1/'),
+    'iam': ('iam', '', 'v1/'),
+    'cloudresourcemanager': ('cloudresourcemanager', '', 'v1/'),
+    'cloudresourcemanager_v3': ('cloudresourcemanager', '', 'v3/'),
+    'cloudbilling': ('cloudbilling', '', 'v1/'),
 }
+# The services an endpoint override may name (keys of api_endpoint_overrides).
+OVERRIDABLE_SERVICES = sorted(set(service for service, dummy, dummy2 in APIS.values()))
+# gcloud's own environment variable for an override: one value serves gcloud and these modules.
+OVERRIDE_ENV = 'CLOUDSDK_API_ENDPOINT_OVERRIDES_%s'
+UNIVERSE_ENV = ('GOOGLE_CLOUD_UNIVERSE_DOMAIN', 'CLOUDSDK_CORE_UNIVERSE_DOMAIN')
 
 # Prefixes a Compute Engine link may carry; links are compared without them.
 _LINK_PREFIXES = (
@@ -95,6 +105,12 @@ class GcpError(Exception):
         self.google_message = google_message
         self.body = body
 
+    def amend(self, clause):
+        """Add ``clause`` to the sentence (before its final full stop); returns the error itself."""
+        self.message = '%s (%s).' % (self.message.rstrip('.'), clause)
+        self.args = (self.message,)
+        return self
+
     def as_dict(self):
         """Extra keys for fail_json (only those that are set)."""
         out = {}
@@ -116,27 +132,62 @@ class Applied(object):
 # Pure helpers
 # --------------------------------------------------------------------------------------------
 
-def api_base(api, endpoint=None):
-    """Base URL (with trailing slash) of one Google API, real or under the ``api_endpoint`` override."""
-    if api not in API_BASES:
+def api_base(api, overrides=None, universe_domain=None):
+    """Base URL (with trailing slash) under which ``api``'s resource paths are appended.
+
+    Without an override this is Google's own host in the universe domain
+    (``https://compute.googleapis.com/compute/v1/``, ``https://iam.googleapis.com/v1/``); an
+    override replaces the service's root and service path the way gcloud's
+    ``api_endpoint_overrides/<service>`` does (``https://compute.p.example/compute/v1/`` for
+    Compute, ``https://iam.p.example/`` for IAM, whose ``v1/`` the client adds).
+    """
+    if api not in APIS:
         raise ValueError('unknown API %r' % (api,))
-    real, local = API_BASES[api]
-    if not endpoint:
-        return real
-    return endpoint.rstrip('/') + '/' + local
+    service, service_path, version = APIS[api]
+    override = (overrides or {}).get(service)
+    if override:
+        return override.rstrip('/') + '/' + version
+    return 'https://%s.%s/%s%s' % (service, universe_domain or DEFAULT_UNIVERSE_DOMAIN, service_path, version)
 
 
-def token_uri(endpoint=None):
-    """The OAuth2 token endpoint, real or under the override."""
-    if not endpoint:
-        return GOOGLE_TOKEN_URI
-    return endpoint.rstrip('/') + '/token'
+def endpoint_overrides(params, environ=None):
+    """The per-service endpoint overrides: the ``api_endpoint_overrides`` option, else gcloud's
+    ``CLOUDSDK_API_ENDPOINT_OVERRIDES_<SERVICE>`` environment variables."""
+    given = params.get('api_endpoint_overrides')
+    if given:
+        return dict((str(k).lower(), v) for k, v in given.items() if v)
+    environ = os.environ if environ is None else environ
+    found = {}
+    for service in OVERRIDABLE_SERVICES:
+        value = environ.get(OVERRIDE_ENV % service.upper())
+        if value:
+            found[service] = value
+    return found
+
+
+def check_endpoint_params(params, environ=None):
+    """Error sentences for endpoint options that cannot work, else an empty list."""
+    errors = []
+    overrides = params.get('api_endpoint_overrides') or {}
+    if not isinstance(overrides, dict):
+        return ['api_endpoint_overrides must be a dictionary of service name to base URL']
+    unknown = sorted(str(k) for k in overrides if str(k).lower() not in OVERRIDABLE_SERVICES)
+    if unknown:
+        errors.append('api_endpoint_overrides names unknown services %s (known: %s)' % (
+            ', '.join(unknown), ', '.join(OVERRIDABLE_SERVICES)))
+    for service, url in sorted(endpoint_overrides(params, environ).items()):
+        if not isinstance(url, str) or not re.match(r'^https?://[^/\s]+(/\S*)?$', url):
+            errors.append('the endpoint override for %s must be an http(s) URL, got %r' % (service, url))
+    universe = params.get('universe_domain')
+    if universe is not None and not re.match(r'^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$', universe):
+        errors.append('universe_domain must be a domain name such as googleapis.com, got %r' % (universe,))
+    return errors
 
 
 def normalize_link(link):
     """Strip the API prefix of a Compute Engine link: ``projects/p/zones/z/instances/i``.
 
-    Works for Google's links, ``api_endpoint`` links (anything before ``/compute/v1/``) and
+    Works for Google's links, links under an endpoint override (anything before ``/compute/v1/``) and
     relative paths; ``None`` stays ``None``.
     """
     if not link:
@@ -399,6 +450,62 @@ def load_service_account_info(params):
 
 
 # --------------------------------------------------------------------------------------------
+# Eventual consistency: Google's answers that mean "not yet", not "no"
+# --------------------------------------------------------------------------------------------
+
+_SA_MISSING_RES = (
+    re.compile(r"[Ss]ervice account (?:projects/[^/\s]+/serviceAccounts/)?'?([^'\s]+@[^'\s]+?)'? does not exist"),
+    re.compile(r"does not have access to service account '([^'\s]+@[^'\s]+)'"),
+)
+
+
+def error_infos(body):
+    """The ``google.rpc.ErrorInfo`` details of an error body: ``[(reason, metadata)]``."""
+    err = body.get('error') if isinstance(body, dict) else None
+    if not isinstance(err, dict):
+        return []
+    out = []
+    for detail in err.get('details') or []:
+        if isinstance(detail, dict) and str(detail.get('@type', '')).endswith('google.rpc.ErrorInfo'):
+            out.append((detail.get('reason'), detail.get('metadata') or {}))
+    return out
+
+
+def rpc_status(body):
+    """The canonical status name of an error body (``ABORTED``, ``INVALID_ARGUMENT``), else ``None``."""
+    err = body.get('error') if isinstance(body, dict) else None
+    return err.get('status') if isinstance(err, dict) else None
+
+
+def disabled_service(error):
+    """``(service, consumer)`` when ``error`` says an API is not enabled, else ``None``."""
+    if error.status != 403:
+        return None
+    for reason, metadata in error_infos(error.body):
+        if reason == 'SERVICE_DISABLED':
+            return metadata.get('service'), metadata.get('consumer')
+    if error.reason == 'accessNotConfigured':
+        found = re.search(r'([a-z0-9.-]+\.googleapis\.com)', error.google_message or '')
+        return (found.group(1) if found else None), None
+    return None
+
+
+def missing_service_account(error):
+    """The e-mail of the service account a 400 says does not exist (or may not be used), else ``None``."""
+    if error.status != 400:
+        return None
+    for pattern in _SA_MISSING_RES:
+        found = pattern.search(error.google_message or '')
+        if found:
+            return found.group(1).rstrip('.')
+    return None
+
+
+def resource_not_ready(reason):
+    return reason in ('resourceNotReady', 'RESOURCE_NOT_READY')
+
+
+# --------------------------------------------------------------------------------------------
 # The client
 # --------------------------------------------------------------------------------------------
 
@@ -406,25 +513,46 @@ class GcpClient(object):
     """Authenticated, retrying access to Google's REST APIs for one module or inventory run.
 
     ``params`` holds the shared options (project, auth_kind, service_account_file,
-    service_account_contents, access_token, scopes, api_endpoint). Every failure raises
-    ``GcpError`` with a one-sentence message.
+    service_account_contents, access_token, scopes, api_endpoint_overrides, universe_domain).
+    Every failure raises ``GcpError`` with a one-sentence message.
+
+    Three kinds of failure are waited out, each bounded:
+
+    * transient answers (HTTP 429, 5xx, connection errors): ``max_attempts`` within
+      ``max_retry_seconds``, exponential back-off with jitter, ``Retry-After`` honoured;
+    * Google settling after a change (eventual consistency): an API enabled moments ago
+      (403 SERVICE_DISABLED while Service Usage says ENABLED), a service account created moments
+      ago (400 "does not exist" while IAM already has it), a resource busy with another operation
+      (``resourceNotReady``): up to ``settle_timeout`` seconds. The same answer for an API that is
+      really disabled, or an account that really does not exist, fails at once;
+    * stale fingerprints and etags (HTTP 412, 409 ABORTED): re-read through ``reconcile`` and
+      try again, ``conflict_retries`` times.
     """
 
     def __init__(self, params, session=None, max_attempts=8, max_retry_seconds=120.0,
-                 backoff_base=0.5, backoff_cap=8.0, sleep=None, clock=None, rand=None):
+                 backoff_base=0.5, backoff_cap=8.0, settle_timeout=180.0, sleep=None, clock=None, rand=None,
+                 environ=None):
         self.params = dict(params)
         self.project = self.params.get('project')
-        self.endpoint = (self.params.get('api_endpoint') or '').rstrip('/') or None
+        environ = os.environ if environ is None else environ
+        self.overrides = endpoint_overrides(self.params, environ)
+        universe = self.params.get('universe_domain')
+        for name in UNIVERSE_ENV:
+            universe = universe or environ.get(name)
+        self.universe_domain = universe or None
         self.max_attempts = max_attempts
         self.max_retry_seconds = max_retry_seconds
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
+        self.settle_timeout = settle_timeout
         self.sleep = sleep or time.sleep
         self.clock = clock or time.monotonic
         self.rand = rand or random.random
         self._session = session
         self._credentials = None
-        self.stats = {'requests': 0, 'retries': 0, 'writes': 0}
+        self._known = {}
+        self._probing = False
+        self.stats = {'requests': 0, 'retries': 0, 'writes': 0, 'settling': 0}
 
     # -- credentials and session ------------------------------------------------------------
 
@@ -437,16 +565,17 @@ class GcpClient(object):
         problem = check_auth_params(self.params)
         if problem:
             raise GcpError(problem + '.')
+        problems = check_endpoint_params(self.params)
+        if problems:
+            raise GcpError('; '.join(problems) + '.')
         kind = resolve_auth_kind(self.params)
         scopes = self.params.get('scopes') or DEFAULT_SCOPES
         try:
             if kind == 'accesstoken':
                 creds = google.oauth2.credentials.Credentials(self.params['access_token'])
             elif kind == 'serviceaccount':
-                info = dict(load_service_account_info(self.params))
-                if self.endpoint:
-                    info['token_uri'] = token_uri(self.endpoint)
-                creds = google.oauth2.service_account.Credentials.from_service_account_info(info, scopes=scopes)
+                creds = google.oauth2.service_account.Credentials.from_service_account_info(
+                    load_service_account_info(self.params), scopes=scopes)
             elif kind == 'machineaccount':
                 # imported only when used: it is slow to import and most runs don't need it
                 creds = importlib.import_module('google.auth.compute_engine').Credentials()
@@ -454,10 +583,13 @@ class GcpClient(object):
                 creds, dummy = google.auth.default(scopes=scopes)
         except (ValueError, google.auth.exceptions.GoogleAuthError) as exc:
             raise GcpError('Cannot load %s credentials: %s.' % (kind, exc)) from None
-        if self.endpoint:
-            # Talking to a local endpoint: don't let google-auth look up access boundaries at Google.
-            if hasattr(creds, '_is_regional_access_boundary_lookup_required'):
-                setattr(creds, '_is_regional_access_boundary_lookup_required', lambda: False)
+        own = getattr(creds, 'universe_domain', None)
+        if kind in ('serviceaccount', 'application') and isinstance(own, str) and own:
+            if self.universe_domain and own != self.universe_domain:
+                raise GcpError('The %s credentials belong to universe domain %s, not to universe_domain %s.' % (
+                    kind, own, self.universe_domain))
+            if own != DEFAULT_UNIVERSE_DOMAIN:
+                self.universe_domain = own
         self._credentials = creds
         return creds
 
@@ -486,12 +618,12 @@ class GcpClient(object):
     def url(self, api, path):
         if path.startswith('http://') or path.startswith('https://'):
             raise GcpError('Refusing to follow an absolute link %s: the client builds URLs from names.' % path)
-        return api_base(api, self.endpoint) + path.lstrip('/')
+        return api_base(api, self.overrides, self.universe_domain) + path.lstrip('/')
 
     # -- the request loop ---------------------------------------------------------------------
 
     def call(self, method, api, path, action, resource, params=None, body=None, allow_404=False,
-             idempotent=None, reconcile=None, timeout=60.0):
+             idempotent=None, reconcile=None, timeout=60.0, conflict_retries=1):
         """Send one API request with retries; return the parsed JSON (``{}`` for an empty body).
 
         ``allow_404``: return ``None`` on 404 instead of failing.
@@ -499,8 +631,9 @@ class GcpClient(object):
         retried on transient errors only after ``reconcile()`` (read-before-retry) said it is not
         yet applied. ``reconcile`` returns an ``Applied`` (done, stop), a dict (a fresh body, e.g.
         with a new fingerprint or etag, to send on the retry) or ``None`` (send the same request
-        again). It is also asked after a retried mutation met a 404/409/412: a lost first attempt
-        may have done the work already.
+        again). It is also asked after a retried mutation met a 404/409/412 (a lost first attempt
+        may have done the work already) and when a fingerprint or etag was stale (412, 409
+        ABORTED), at most ``conflict_retries`` times.
         """
         method = method.upper()
         if idempotent is None:
@@ -509,7 +642,9 @@ class GcpClient(object):
         started = self.clock()
         attempt = 0
         had_transient = False
-        precondition_retries = 0
+        conflicts = 0
+        settle_started = None
+        settle_round = 0
         while True:
             attempt += 1
             self.stats['requests'] += 1
@@ -533,41 +668,48 @@ class GcpClient(object):
             if response is not None:
                 status = response.status_code
                 if status < 300:
-                    return self._json(response)
+                    return self._json(response, action, resource)
                 if status == 404 and allow_404:
                     return None
                 if status in RETRY_STATUSES:
                     transient = 'HTTP %s' % status
-                elif not idempotent and had_transient and reconcile is not None and status in (404, 409, 412):
-                    outcome = reconcile()
-                    if isinstance(outcome, Applied):
-                        return outcome.value
-                    if isinstance(outcome, dict) and status == 412 and precondition_retries < 2:
-                        precondition_retries += 1
-                        body = outcome
-                        continue
-                    raise self._http_error(action, resource, response)
-                elif status == 412 and reconcile is not None and precondition_retries < 1:
-                    # stale fingerprint/etag: re-read once and try again with the fresh one
-                    precondition_retries += 1
-                    outcome = reconcile()
-                    if isinstance(outcome, Applied):
-                        return outcome.value
-                    if isinstance(outcome, dict):
-                        body = outcome
-                    continue
                 else:
-                    raise self._http_error(action, resource, response)
+                    error = self._http_error(action, resource, response)
+                    stale = status == 412 or (status == 409 and 'ABORTED' in (str(error.reason).upper(), rpc_status(error.body)))
+                    if reconcile is not None and ((not idempotent and had_transient and status in (404, 409, 412))
+                                                  or (stale and conflicts < conflict_retries)):
+                        conflicts += 1
+                        if conflicts > 1:
+                            self.sleep(backoff_delay(conflicts - 2, self.backoff_base, self.backoff_cap, self.rand))
+                        outcome = reconcile()
+                        if isinstance(outcome, Applied):
+                            return outcome.value
+                        if isinstance(outcome, dict) and (stale or status == 412):
+                            body = outcome
+                            continue
+                        raise error
+                    settling = self.settling(error, api)
+                    if settling is None:
+                        raise error
+                    now = self.clock()
+                    settle_started = now if settle_started is None else settle_started
+                    waited = now - settle_started
+                    if waited >= self.settle_timeout:
+                        raise error.amend('still so after %.0f s of waiting for Google to settle (%s)' % (waited, settling))
+                    # Rejected, so not applied: the same request is sent again once Google settles.
+                    self.stats['settling'] += 1
+                    delay = backoff_delay(settle_round, 1.0, 10.0, self.rand)
+                    settle_round += 1
+                    self.sleep(max(0.0, min(delay, self.settle_timeout - waited)))
+                    continue
 
             # transient failure: back off (bounded in count and time), then retry
             had_transient = True
             elapsed = self.clock() - started
             if attempt >= self.max_attempts or elapsed >= self.max_retry_seconds:
                 if response is not None:
-                    err = self._http_error(action, resource, response)
-                    err.message = err.message[:-1] + ' (gave up after %d attempts in %.0f s).' % (attempt, elapsed)
-                    err.args = (err.message,)
-                    raise err
+                    raise self._http_error(action, resource, response).amend(
+                        'gave up after %d attempts in %.0f s' % (attempt, elapsed))
                 raise GcpError('Failed to %s %s: %s, gave up after %d attempts in %.0f s.' % (
                     action, resource, transient, attempt, elapsed))
             delay = backoff_delay(attempt - 1, self.backoff_base, self.backoff_cap, self.rand)
@@ -584,14 +726,65 @@ class GcpClient(object):
                 if isinstance(outcome, dict):
                     body = outcome
 
+    # -- eventual consistency -------------------------------------------------------------------
+
+    def settling(self, error, api):
+        """Why ``error`` is Google settling after a recent change (a sentence), or ``None`` when it is real.
+
+        Each suspicion is checked once against the API that owns the truth: Service Usage for an
+        API's state, IAM for a service account. Those lookups never settle themselves.
+        """
+        if self._probing:
+            return None
+        if resource_not_ready(error.reason):
+            return 'the resource is busy with another operation'
+        disabled = disabled_service(error)
+        if disabled:
+            service = disabled[0] or '%s.googleapis.com' % APIS[api][0]
+            state = self._probe(('service', service), lambda: self._service_state(service, disabled[1]))
+            if state == 'DISABLED':
+                error.amend('enable it first, for example with openclaw.gcp.project_service')
+                return None
+            return '%s is enabled but not yet active' % service
+        email = missing_service_account(error)
+        if email:
+            exists = self._probe(('account', email), lambda: self._account_exists(email))
+            if exists is False:
+                return None
+            return 'service account %s exists in IAM but is not yet visible here' % email
+        return None
+
+    def _probe(self, key, lookup):
+        """The cached answer of a truth lookup; ``None`` when the lookup itself failed (unknown)."""
+        if key not in self._known:
+            self._probing = True
+            try:
+                self._known[key] = lookup()
+            except GcpError:
+                return None
+            finally:
+                self._probing = False
+        return self._known[key]
+
+    def _service_state(self, service, consumer):
+        owner = consumer or ('projects/%s' % self.require_project())
+        found = self.get('serviceusage', '%s/services/%s' % (owner, service), 'read', 'service %s' % service)
+        return (found or {}).get('state', 'DISABLED')
+
+    def _account_exists(self, email):
+        return self.get('iam', 'projects/-/serviceAccounts/%s' % email, 'read', 'service account %s' % email) is not None
+
     @staticmethod
-    def _json(response):
+    def _json(response, action, resource):
         if not response.content:
             return {}
         try:
             return response.json()
         except ValueError:
-            return {}
+            kind = response.headers.get('Content-Type') or 'no content type'
+            raise GcpError('Failed to %s %s: %s answered HTTP %s with a body that is not JSON (%s): %s.' % (
+                action, resource, response.url, response.status_code, kind,
+                ' '.join(response.text.split())[:120] or 'empty')) from None
 
     def _http_error(self, action, resource, response):
         try:
@@ -609,58 +802,75 @@ class GcpClient(object):
 
     # -- pagination ---------------------------------------------------------------------------
 
-    def list_all(self, api, path, action, resource, params=None, items_key='items', page_size=500, max_pages=1000):
-        """Every item of a paginated list (follows ``nextPageToken``)."""
+    def pages(self, api, path, action, resource, params=None, page_size=500, max_pages=1000):
+        """Every page of a paginated list (follows ``nextPageToken``, refuses a loop)."""
         query = dict(params or {})
         if page_size:
             query.setdefault('maxResults' if api == 'compute' else 'pageSize', page_size)
-        items = []
         seen = set()
         for dummy in range(max_pages):
             page = self.call('GET', api, path, action, resource, params=dict(query)) or {}
-            items.extend(page.get(items_key) or [])
+            yield page
             token = page.get('nextPageToken')
             if not token:
-                return items
+                return
             if token in seen:
                 raise GcpError('Failed to %s %s: the API returned the same page token twice.' % (action, resource))
             seen.add(token)
             query['pageToken'] = token
         raise GcpError('Failed to %s %s: more than %d pages.' % (action, resource, max_pages))
+
+    def list_all(self, api, path, action, resource, params=None, items_key='items', page_size=500, max_pages=1000):
+        """Every item of a paginated list."""
+        items = []
+        for page in self.pages(api, path, action, resource, params, page_size, max_pages):
+            items.extend(page.get(items_key) or [])
+        return items
 
     def aggregated_list(self, collection, action, resource, filter_expr=None, project=None, page_size=500, max_pages=1000):
         """``(scope, item)`` pairs of a Compute aggregatedList across zones/regions, every page."""
-        project = project or self.require_project()
         query = {'returnPartialSuccess': 'true'}
-        if page_size:
-            query['maxResults'] = page_size
         if filter_expr:
             query['filter'] = filter_expr
+        path = 'projects/%s/aggregated/%s' % (project or self.require_project(), collection)
         out = []
-        seen = set()
-        path = 'projects/%s/aggregated/%s' % (project, collection)
-        for dummy in range(max_pages):
-            page = self.call('GET', 'compute', path, action, resource, params=dict(query)) or {}
+        for page in self.pages('compute', path, action, resource, query, page_size, max_pages):
             for scope, scoped in sorted((page.get('items') or {}).items()):
                 for item in (scoped or {}).get(collection) or []:
                     out.append((scope, item))
-            token = page.get('nextPageToken')
-            if not token:
-                return out
-            if token in seen:
-                raise GcpError('Failed to %s %s: the API returned the same page token twice.' % (action, resource))
-            seen.add(token)
-            query['pageToken'] = token
-        raise GcpError('Failed to %s %s: more than %d pages.' % (action, resource, max_pages))
+        return out
 
-    # -- operations ---------------------------------------------------------------------------
+    # -- waiting --------------------------------------------------------------------------------
+
+    def poll(self, fetch, done, timeout, describe, first=None, pause=0.2, cap=3.0):
+        """The one polling loop: ``fetch()`` until ``done(value)``, pausing with a growing delay.
+
+        ``first`` is a value already in hand (checked before any fetch). ``describe(value)`` gives
+        the end of the timeout sentence ("waiting for X (it is Y)"). Raises ``GcpError`` after
+        ``timeout`` seconds.
+        """
+        deadline = self.clock() + timeout
+        value = first
+        if value is None or not done(value):
+            while True:
+                before = self.clock()
+                value = fetch()
+                if done(value):
+                    break
+                if self.clock() >= deadline:
+                    raise GcpError('Timed out after %.0f s %s; raise timeout or check again later.' % (
+                        timeout, describe(value)))
+                if self.clock() - before < 1.0:
+                    # an answer that came at once (not a long poll): don't spin
+                    self.sleep(min(pause, max(0.0, deadline - self.clock())))
+                    pause = min(pause * 2, cap)
+        return value
 
     def wait_compute_operation(self, operation, action, resource, timeout=300.0, project=None):
         """Wait for a Compute operation with its ``wait`` method; fail on error or timeout."""
         if not operation:
             return operation
         project = project or self.require_project()
-        deadline = self.clock() + timeout
         name = operation.get('name')
         if operation.get('zone'):
             base = 'projects/%s/zones/%s/operations/%s' % (project, short_name(operation['zone']), name)
@@ -668,45 +878,69 @@ class GcpClient(object):
             base = 'projects/%s/regions/%s/operations/%s' % (project, short_name(operation['region']), name)
         else:
             base = 'projects/%s/global/operations/%s' % (project, name)
-        pause = 0.2
-        while operation.get('status') != 'DONE':
-            remaining = deadline - self.clock()
-            if remaining <= 0:
-                raise GcpError('Timed out after %.0f s waiting for %s %s (operation %s is still %s); '
-                               'raise timeout or check the operation later.' % (
-                                   timeout, action, resource, name, operation.get('status', 'PENDING')))
-            before = self.clock()
-            operation = self.call('POST', 'compute', base + '/wait', 'wait for the operation to %s' % action,
-                                  resource, idempotent=True, timeout=min(130.0, remaining + 10.0))
-            if operation.get('status') != 'DONE' and self.clock() - before < 1.0:
-                # an emulator or proxy may answer at once: don't spin
-                self.sleep(pause)
-                pause = min(pause * 2, 2.0)
-        if operation.get('error'):
-            reason, message = operation_error(operation) or (None, None)
-            raise GcpError(format_operation_error(action, resource, operation), reason=reason, google_message=message)
+        deadline = self.clock() + timeout
+        operation = self.poll(
+            lambda: self.call('POST', 'compute', base + '/wait', 'wait for the operation to %s' % action, resource,
+                              idempotent=True, timeout=min(130.0, max(1.0, deadline - self.clock()) + 10.0)),
+            lambda op: op.get('status') == 'DONE', timeout,
+            lambda op: 'waiting for %s %s (operation %s is still %s)' % (action, resource, name, op.get('status', 'PENDING')),
+            first=operation, cap=2.0)
+        self._raise_operation_error(operation, action, resource)
         return operation
 
     def wait_lro(self, api, operation, action, resource, timeout=300.0):
         """Wait for a google.longrunning operation (Service Usage, Resource Manager) by polling."""
         if not operation:
             return operation
-        deadline = self.clock() + timeout
-        pause = 0.2
-        while not operation.get('done'):
-            name = operation.get('name')
-            if not name:
-                raise GcpError('Failed to %s %s: the API returned an operation without a name.' % (action, resource))
-            if self.clock() >= deadline:
-                raise GcpError('Timed out after %.0f s waiting for %s %s (operation %s is not done); '
-                               'raise timeout or check the operation later.' % (timeout, action, resource, name))
-            self.sleep(pause)
-            pause = min(pause * 2, 5.0)
-            operation = self.call('GET', api, name, 'wait for the operation to %s' % action, resource)
+        name = operation.get('name')
+        if not operation.get('done') and not name:
+            raise GcpError('Failed to %s %s: the API returned an operation without a name.' % (action, resource))
+        operation = self.poll(
+            lambda: self.call('GET', api, name, 'wait for the operation to %s' % action, resource),
+            lambda op: op.get('done'), timeout,
+            lambda op: 'waiting for %s %s (operation %s is not done)' % (action, resource, name),
+            first=operation, cap=5.0)
+        self._raise_operation_error(operation, action, resource)
+        return operation
+
+    @staticmethod
+    def _raise_operation_error(operation, action, resource):
         if operation.get('error'):
             reason, message = operation_error(operation) or (None, None)
             raise GcpError(format_operation_error(action, resource, operation), reason=reason, google_message=message)
-        return operation
+
+    # -- Compute mutations ------------------------------------------------------------------------
+
+    def compute_mutation(self, method, path, action, resource, body=None, params=None, reconcile=None,
+                         wait=True, timeout=300.0):
+        """The one way to change a Compute resource: a request id (the same on every retry of that
+        request), read-before-retry through ``reconcile``, the operation waited for when ``wait``.
+
+        An operation that fails with RESOURCE_NOT_READY (the resource was busy) applied nothing:
+        the mutation is sent again, with a fresh request id and body, until ``timeout``.
+        """
+        deadline = self.clock() + timeout
+        settle_round = 0
+        while True:
+            query = dict(params or {})
+            query['requestId'] = self.request_id()
+            op = self.call(method, 'compute', path, action, resource, params=query, body=body, reconcile=reconcile)
+            if not op or not wait:
+                return op
+            try:
+                return self.wait_compute_operation(op, action, resource, timeout=max(1.0, deadline - self.clock()))
+            except GcpError as exc:
+                if not resource_not_ready(exc.reason) or self.clock() >= deadline:
+                    raise
+            self.stats['settling'] += 1
+            self.sleep(min(backoff_delay(settle_round, 1.0, 10.0, self.rand), max(0.0, deadline - self.clock())))
+            settle_round += 1
+            if reconcile is not None:
+                outcome = reconcile()
+                if isinstance(outcome, Applied):
+                    return outcome.value
+                if isinstance(outcome, dict):
+                    body = outcome
 
     @staticmethod
     def request_id():
@@ -727,7 +961,9 @@ def gcp_argument_spec():
         service_account_contents=dict(type='jsonarg', no_log=True, fallback=(env_fallback, ['GCP_SERVICE_ACCOUNT_CONTENTS'])),
         access_token=dict(type='str', no_log=True, fallback=(env_fallback, ['GCP_ACCESS_TOKEN'])),
         scopes=dict(type='list', elements='str', fallback=(env_fallback, ['GCP_SCOPES'])),
-        api_endpoint=dict(type='str', fallback=(env_fallback, ['OPENCLAW_GCP_API_ENDPOINT'])),
+        # Read from gcloud's CLOUDSDK_API_ENDPOINT_OVERRIDES_<SERVICE> variables when not given.
+        api_endpoint_overrides=dict(type='dict'),
+        universe_domain=dict(type='str', fallback=(env_fallback, list(UNIVERSE_ENV))),
     )
 
 
@@ -748,7 +984,8 @@ class GcpModule(AnsibleModule):
             self.fail_json(msg=missing_required_lib('google-auth'), exception=GOOGLE_AUTH_IMPORT_ERROR)
         if require_project and not self.params.get('project'):
             self.fail_json(msg='No GCP project given: set the project option or the GCP_PROJECT environment variable.')
-        self.client = GcpClient(self.params)
+        timeout = self.params.get('timeout')
+        self.client = GcpClient(self.params, **({'settle_timeout': float(timeout)} if isinstance(timeout, (int, float)) and timeout > 0 else {}))
         try:
             self.client.credentials()
         except GcpError as exc:

@@ -20,21 +20,8 @@ author:
   - OpenClaw GCP maintainers (@openclaw)
 extends_documentation_fragment:
   - openclaw.gcp.gcp
-attributes:
-  check_mode:
-    description: Predicts exactly what a real run would do, with read requests only.
-    support: full
-  diff_mode:
-    description: Returns the rule before and after.
-    support: full
-  idempotent:
-    description: A second run with the same options reports no change and sends no write.
-    support: full
-  action_group:
-    description: Use C(group/openclaw.gcp.gcp) in C(module_defaults) to set the shared options.
-    support: full
-    membership:
-      - openclaw.gcp.gcp
+  - openclaw.gcp.attributes
+  - openclaw.gcp.attributes.managed
 options:
   name:
     description:
@@ -361,9 +348,8 @@ def main():
             if current is None:
                 module.exit_json(**result(False, before, {}, []))
             if not module.check_mode:
-                op = client.call('DELETE', 'compute', path, 'delete', resource, params={'requestId': client.request_id()},
-                                 reconcile=lambda: Applied(None) if read() is None else None)
-                client.wait_compute_operation(op, 'delete', resource, timeout=timeout)
+                client.compute_mutation('DELETE', path, 'delete', resource, timeout=timeout,
+                                        reconcile=lambda: Applied(None) if read() is None else None)
             module.exit_json(**result(True, before, {}, ['delete']))
 
         desired = desired_from_params(params)
@@ -373,10 +359,9 @@ def main():
             desired = creation_view(desired)
             after = dict(desired, self_link=None)
             if not module.check_mode:
-                op = client.call('POST', 'compute', 'projects/%s/global/firewalls' % project, 'create', resource,
-                                 params={'requestId': client.request_id()}, body=to_body(desired, project),
-                                 reconcile=lambda: Applied(None) if read() is not None else None)
-                client.wait_compute_operation(op, 'create', resource, timeout=timeout)
+                client.compute_mutation('POST', 'projects/%s/global/firewalls' % project, 'create', resource,
+                                        body=to_body(desired, project), timeout=timeout,
+                                        reconcile=lambda: Applied(None) if read() is not None else None)
                 after = summarize(read()) or after
             module.exit_json(**result(True, before, after, ['create']))
 
@@ -394,9 +379,8 @@ def main():
             def reconcile():
                 now = summarize(read())
                 return Applied(None) if now and not changed_fields(now, desired) else None
-            op = client.call('PATCH', 'compute', path, 'update', resource, params={'requestId': client.request_id()},
-                             body=to_body(desired, project, fields), reconcile=reconcile)
-            client.wait_compute_operation(op, 'update', resource, timeout=timeout)
+            client.compute_mutation('PATCH', path, 'update', resource, body=to_body(desired, project, fields),
+                                    reconcile=reconcile, timeout=timeout)
             after = summarize(read()) or after
         module.exit_json(**result(True, before, after, actions))
     except GcpError as exc:

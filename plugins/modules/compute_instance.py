@@ -15,8 +15,12 @@ version_added: 0.1.0
 description:
   - Manages one Google Compute Engine instance, identified by O(name) and O(zone).
   - An instance that already matches costs a single GET and no write.
-  - Labels, metadata (including C(ssh-keys)), network tags and deletion protection are updated in place
-    with their fingerprints; a stale fingerprint (HTTP 412) is re-read and the update retried once.
+  - Labels, metadata, network tags and deletion protection are updated in place with their
+    fingerprints; a stale fingerprint (HTTP 412) is re-read and the update retried once.
+  - Keys this task does not set are kept, the way C(purge_tags) works in amazon.aws, unless asked
+    otherwise (O(purge_labels), O(purge_metadata), O(purge_tags)). Google's own labels (C(goog-*)), the
+    C(ssh-keys) lines that C(gcloud compute ssh) or another operator added, and metadata written by
+    other tools survive a re-run, which then reports no change.
   - Changing the machine type or the service account needs a stopped instance. With
     O(allow_stopping_for_update=true) a running instance is stopped, changed and started again as one
     change; without it the task fails before any write and says why.
@@ -26,21 +30,8 @@ author:
   - OpenClaw GCP maintainers (@openclaw)
 extends_documentation_fragment:
   - openclaw.gcp.gcp
-attributes:
-  check_mode:
-    description: Predicts exactly what a real run would do, including failures, with read requests only.
-    support: full
-  diff_mode:
-    description: Returns the instance's managed properties before and after.
-    support: full
-  idempotent:
-    description: A second run with the same options reports no change and sends no write.
-    support: full
-  action_group:
-    description: Use C(group/openclaw.gcp.gcp) in C(module_defaults) to set the shared options.
-    support: full
-    membership:
-      - openclaw.gcp.gcp
+  - openclaw.gcp.attributes
+  - openclaw.gcp.attributes.managed
 options:
   name:
     description:
@@ -85,20 +76,60 @@ options:
     type: str
   labels:
     description:
-      - Labels of the instance. When set, the instance carries exactly these labels.
+      - Labels the instance carries (added or updated). Labels it carries that are not listed stay,
+        unless O(purge_labels=true).
       - Keys and values must follow Google's rules (lowercase letters, digits, C(_) and C(-), at most 63
         characters, keys start with a letter); the task fails before any write otherwise.
     type: dict
+  purge_labels:
+    description:
+      - Remove labels not listed in O(labels) (Google's C(goog-*) labels included). Needs O(labels).
+    type: bool
+    default: false
   tags:
     description:
-      - Network tags (used by firewall rules). When set, the instance carries exactly these tags.
+      - Network tags (used by firewall rules) the instance carries. Tags not listed stay unless O(purge_tags=true).
     type: list
     elements: str
+  purge_tags:
+    description:
+      - Remove network tags not listed in O(tags). Needs O(tags).
+    type: bool
+    default: false
   metadata:
     description:
-      - Metadata key/value pairs, for example C(ssh-keys) with lines of C(user:ssh-ed25519 AAAA... comment).
-      - When set, the instance's metadata is exactly this.
+      - Metadata key/value pairs the instance carries (added or updated). Keys not listed stay
+        unless O(purge_metadata=true).
+      - For SSH access use O(ssh_keys), which adds lines to C(ssh-keys) instead of replacing them.
+      - Values are masked in results and diffs (they may hold secrets, a startup script for example),
+        except plain settings such as C(enable-oslogin), C(enable-guest-attributes) and C(ssh-keys),
+        and the keys listed in O(show_metadata).
     type: dict
+  purge_metadata:
+    description:
+      - Remove metadata keys not listed in O(metadata) (and not C(ssh-keys) when O(ssh_keys) is set).
+        Needs O(metadata) or O(ssh_keys).
+    type: bool
+    default: false
+  show_metadata:
+    description:
+      - Metadata keys whose values may be shown in results and diffs as they are.
+    type: list
+    elements: str
+    default: []
+  ssh_keys:
+    description:
+      - Lines of the C(ssh-keys) metadata entry that must be present, each C(USER:KEYTYPE KEY [COMMENT]).
+      - Lines already there stay (another operator's key, the key C(gcloud compute ssh) added) unless
+        O(purge_ssh_keys=true); a key already present for the same user is not added again, whatever its comment.
+      - Mutually exclusive with an C(ssh-keys) entry in O(metadata).
+    type: list
+    elements: str
+  purge_ssh_keys:
+    description:
+      - Remove C(ssh-keys) lines not listed in O(ssh_keys). Needs O(ssh_keys).
+    type: bool
+    default: false
   service_account:
     description:
       - The service account the VM runs as. When not set at creation the VM runs without one.
@@ -168,8 +199,10 @@ EXAMPLES = r'''
       app: openclaw
       role: gateway
     tags: [openclaw-ssh]
+    ssh_keys:
+      - "openclaw:ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExample openclaw@laptop"
     metadata:
-      ssh-keys: "openclaw:ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExample openclaw@laptop"
+      enable-guest-attributes: "TRUE"
     service_account_file: ~/.config/gcloud/openclaw-automation.json
 
 - name: Grow the VM to e2-medium after an out-of-memory kill (stops and starts it)
@@ -239,8 +272,17 @@ instance:
       elements: str
       sample: ["openclaw-ssh"]
     metadata:
-      description: Metadata key/value pairs.
+      description:
+        - Metadata key/value pairs. Values are masked (C(VALUE_HIDDEN ...)) except plain settings and
+          the keys in O(show_metadata).
       type: dict
+    region:
+      description: Region of the zone.
+      type: str
+      sample: us-central1
+    creation_timestamp:
+      description: When the instance was created (RFC 3339).
+      type: str
     deletion_protection:
       description: Whether deletion protection is on.
       type: bool
@@ -267,7 +309,6 @@ actions:
 '''
 
 import re
-import time
 
 from ansible_collections.openclaw.gcp.plugins.module_utils.gcp import (
     Applied,
@@ -275,7 +316,6 @@ from ansible_collections.openclaw.gcp.plugins.module_utils.gcp import (
     GcpModule,
     compute_link,
     dict_to_metadata_items,
-    metadata_to_dict,
     normalize_link,
     short_name,
     stringify_labels,
@@ -284,7 +324,13 @@ from ansible_collections.openclaw.gcp.plugins.module_utils.gcp import (
     zone_to_region,
     ZONE_RE,
 )
-from ansible_collections.openclaw.gcp.plugins.module_utils.compute import public_view, summarize
+from ansible_collections.openclaw.gcp.plugins.module_utils.compute import (
+    masked_metadata,
+    merge_ssh_keys,
+    public_view,
+    ssh_key_identity,
+    summarize,
+)
 
 DEFAULT_MACHINE_TYPE = 'e2-small'
 DEFAULT_DISK_SIZE_GB = 20
@@ -339,6 +385,35 @@ def normalize_params(params):
     }
 
 
+def effective(desired, summary, params):
+    """What the instance should carry, given what it carries now (``summary``, empty when creating).
+
+    Keys the task does not set are kept unless purged: labels, network tags, metadata keys and
+    ``ssh-keys`` lines.
+    """
+    out = dict(desired)
+    if desired['labels'] is not None and not params.get('purge_labels'):
+        out['labels'] = dict(summary.get('labels') or {}, **desired['labels'])
+    if desired['tags'] is not None and not params.get('purge_tags'):
+        out['tags'] = sorted(set(summary.get('tags') or []) | set(desired['tags']))
+    ssh_keys = params.get('ssh_keys')
+    if desired['metadata'] is not None or ssh_keys is not None:
+        current = summary.get('metadata') or {}
+        merged = {} if params.get('purge_metadata') else dict(current)
+        merged.update(desired['metadata'] or {})
+        if ssh_keys is not None:
+            merged['ssh-keys'] = merge_ssh_keys(current.get('ssh-keys'), ssh_keys, params.get('purge_ssh_keys'))
+            if not merged['ssh-keys']:
+                del merged['ssh-keys']
+        out['metadata'] = merged
+    return out
+
+
+def wanted(params):
+    """The desired values for a new instance."""
+    return effective(normalize_params(params), {}, params)
+
+
 def validate_params(params):
     """Error sentences for inputs Google would reject, checked before any request."""
     errors = []
@@ -368,6 +443,16 @@ def validate_params(params):
     for key in metadata:
         if not re.match(r'^[a-zA-Z0-9_-]{1,128}$', str(key)):
             errors.append('Metadata key %r is invalid: use 1-128 letters, digits, underscores or hyphens' % (key,))
+    ssh_keys = params.get('ssh_keys')
+    if ssh_keys is not None and 'ssh-keys' in metadata:
+        errors.append('ssh_keys and an ssh-keys entry in metadata are mutually exclusive: give the lines in ssh_keys')
+    for line in ssh_keys or []:
+        if ssh_key_identity(line) is None or '\n' in line:
+            errors.append('ssh_keys line %r is not USER:KEYTYPE KEY [COMMENT]' % (line,))
+    for purge, needs in (('purge_labels', ('labels',)), ('purge_tags', ('tags',)),
+                         ('purge_metadata', ('metadata', 'ssh_keys')), ('purge_ssh_keys', ('ssh_keys',))):
+        if params.get(purge) and all(params.get(n) is None for n in needs):
+            errors.append('%s needs %s: without it there is nothing to keep' % (purge, ' or '.join(needs)))
     return errors
 
 
@@ -412,7 +497,7 @@ def creation_only_warnings(summary, params):
 def build_insert_body(params, project):
     """The instances.insert request body."""
     zone = params['zone']
-    desired = normalize_params(params)
+    desired = wanted(params)
     machine_type = desired['machine_type'] or DEFAULT_MACHINE_TYPE
     disk_type = params.get('boot_disk_type') or DEFAULT_DISK_TYPE
     nic = {'network': compute_link(project, params.get('network') or 'default', 'networks')}
@@ -448,7 +533,7 @@ def build_insert_body(params, project):
 
 def predict_created(params):
     """The summary a create would produce (check mode)."""
-    desired = normalize_params(params)
+    desired = wanted(params)
     return {
         'name': params['name'],
         'id': None,
@@ -470,11 +555,12 @@ def predict_created(params):
     }
 
 
-def diff_view(summary):
+def diff_view(summary, shown_metadata=()):
     if not summary:
         return {'state': 'absent'}
     keys = ('status', 'machine_type', 'labels', 'tags', 'metadata', 'deletion_protection', 'service_account')
     view = dict((k, summary.get(k)) for k in keys)
+    view['metadata'] = masked_metadata(view['metadata'], shown_metadata)
     view['state'] = 'present'
     return view
 
@@ -579,31 +665,21 @@ class InstanceManager(object):
         if found is None:
             raise GcpError('Image %s does not exist or is not visible to project %s: no write was made.' % (image, self.project))
 
-    def wait_for_status(self, wanted, deadline):
-        """Poll the instance until its status is one of ``wanted`` (bounded by ``deadline``)."""
-        pause = 0.3
-        while True:
-            current = self.read()
-            status = (current or {}).get('status')
-            if current is not None and status in wanted:
-                return current
-            if time.monotonic() >= deadline:
-                raise GcpError('Timed out after %.0f s waiting for %s to become %s (it is %s).' % (
-                    self.timeout, self.resource, ' or '.join(wanted), status or 'gone'))
-            time.sleep(pause)
-            pause = min(pause * 2, 3.0)
+    def wait_for_status(self, statuses):
+        """Poll the instance until its status is one of ``statuses`` (bounded by the timeout)."""
+        return self.client.poll(
+            self.read, lambda cur: cur is not None and cur.get('status') in statuses, self.timeout,
+            lambda cur: 'waiting for %s to become %s (it is %s)' % (
+                self.resource, ' or '.join(statuses), (cur or {}).get('status') or 'gone'))
 
     # -- writes ----------------------------------------------------------------------------------
 
     def mutate(self, verb, action, reconcile, body=None, params=None, wait=True, method='POST', path=None):
-        """One compute mutation with a request id (same on every retry) and read-before-retry."""
-        query = dict(params or {})
-        query['requestId'] = self.client.request_id()
-        url_path = path or (self.path + ('/' + verb if verb else ''))
-        op = self.client.call(method, 'compute', url_path, action, self.resource, params=query, body=body, reconcile=reconcile)
+        """One compute mutation through the client's one way of changing a resource."""
+        op = self.client.compute_mutation(method, path or (self.path + ('/' + verb if verb else '')), action,
+                                          self.resource, body=body, params=params, reconcile=reconcile,
+                                          wait=wait, timeout=self.timeout)
         self.actions.append(action)
-        if op and wait:
-            self.client.wait_compute_operation(op, action, self.resource, timeout=self.timeout)
         return op
 
     def _state_reconcile(self, predicate):
@@ -614,64 +690,59 @@ class InstanceManager(object):
             return None
         return reconcile
 
-    def _fingerprint_reconcile(self, build_body, is_done):
+    def _fingerprint_reconcile(self, kind, build_body):
+        """Read again; done when the instance carries what is wanted *now* (keys others added since
+        included), else a fresh body with the new fingerprint."""
         def reconcile():
             current = self.read()
             if current is None:
                 raise GcpError('Failed to update %s: the instance disappeared.' % self.resource)
-            if is_done(current):
+            value = self.want(current)[kind]
+            if summarize(current)[kind] == value:
                 return Applied(None)
-            return build_body(current)
+            return build_body(current, value)
         return reconcile
+
+    def want(self, current):
+        return effective(normalize_params(self.params), summarize(current), self.params)
 
     def create(self, wait):
         body = build_insert_body(self.params, self.project)
         op = self.mutate(None, 'create', self._state_reconcile(lambda cur: cur is not None), body=body, wait=wait,
                          path='projects/%s/zones/%s/instances' % (self.project, self.zone))
         if op is None and wait:
-            self.wait_for_status(RUNNING_STATES[:1], time.monotonic() + self.timeout)
+            self.wait_for_status(RUNNING_STATES[:1])
 
     def delete(self, wait):
-        op = self.mutate(None, 'delete', self._state_reconcile(lambda cur: cur is None), wait=wait, method='DELETE')
-        return op
+        return self.mutate(None, 'delete', self._state_reconcile(lambda cur: cur is None), wait=wait, method='DELETE')
 
-    def start(self, wait=True):
-        op = self.mutate('start', 'start', self._state_reconcile(lambda cur: (cur or {}).get('status') in RUNNING_STATES), wait=wait)
+    def start(self, wait=True, verb='start'):
+        op = self.mutate(verb, verb, self._state_reconcile(lambda cur: (cur or {}).get('status') in RUNNING_STATES), wait=wait)
         if op is None and wait:
-            self.wait_for_status(('RUNNING',), time.monotonic() + self.timeout)
-
-    def resume(self, wait=True):
-        op = self.mutate('resume', 'resume', self._state_reconcile(lambda cur: (cur or {}).get('status') in RUNNING_STATES), wait=wait)
-        if op is None and wait:
-            self.wait_for_status(('RUNNING',), time.monotonic() + self.timeout)
+            self.wait_for_status(('RUNNING',))
 
     def stop(self, wait=True):
         op = self.mutate('stop', 'stop', self._state_reconcile(
             lambda cur: (cur or {}).get('status') in STOPPED_STATES + ('STOPPING',)), wait=wait)
         if wait:
             # the operation is done when the guest is off; make sure the status says so too
-            current = self.read()
-            if (current or {}).get('status') not in STOPPED_STATES:
-                self.wait_for_status(STOPPED_STATES, time.monotonic() + self.timeout)
+            self.wait_for_status(STOPPED_STATES)
         return op
 
     def set_labels(self, instance, labels, wait):
-        def build(cur):
-            return {'labels': labels, 'labelFingerprint': cur.get('labelFingerprint')}
-        self.mutate('setLabels', 'set labels', self._fingerprint_reconcile(build, lambda cur: (cur.get('labels') or {}) == labels),
-                    body=build(instance), wait=wait)
+        def build(cur, value):
+            return {'labels': value, 'labelFingerprint': cur.get('labelFingerprint')}
+        self.mutate('setLabels', 'set labels', self._fingerprint_reconcile('labels', build), body=build(instance, labels), wait=wait)
 
     def set_metadata(self, instance, metadata, wait):
-        def build(cur):
-            return {'items': dict_to_metadata_items(metadata), 'fingerprint': (cur.get('metadata') or {}).get('fingerprint')}
-        self.mutate('setMetadata', 'set metadata', self._fingerprint_reconcile(build, lambda cur: metadata_to_dict(cur.get('metadata')) == metadata),
-                    body=build(instance), wait=wait)
+        def build(cur, value):
+            return {'items': dict_to_metadata_items(value), 'fingerprint': (cur.get('metadata') or {}).get('fingerprint')}
+        self.mutate('setMetadata', 'set metadata', self._fingerprint_reconcile('metadata', build), body=build(instance, metadata), wait=wait)
 
     def set_tags(self, instance, tags, wait):
-        def build(cur):
-            return {'items': tags, 'fingerprint': (cur.get('tags') or {}).get('fingerprint')}
-        self.mutate('setTags', 'set network tags', self._fingerprint_reconcile(
-            build, lambda cur: sorted((cur.get('tags') or {}).get('items') or []) == tags), body=build(instance), wait=wait)
+        def build(cur, value):
+            return {'items': value, 'fingerprint': (cur.get('tags') or {}).get('fingerprint')}
+        self.mutate('setTags', 'set network tags', self._fingerprint_reconcile('tags', build), body=build(instance, tags), wait=wait)
 
     def set_deletion_protection(self, value, wait):
         self.mutate('setDeletionProtection', 'set deletion protection to %s' % str(value).lower(),
@@ -695,9 +766,9 @@ class InstanceManager(object):
         check = self.module.check_mode
         wait = params['wait']
         state = params['state']
-        desired = normalize_params(params)
         instance = self.read()
         before = summarize(instance)
+        desired = wanted(params)
 
         if state == 'absent':
             return self.ensure_absent(instance, before, check, wait)
@@ -720,8 +791,9 @@ class InstanceManager(object):
 
         if before['status'] not in STABLE_STATES and wait and not check:
             # a transition is in progress (e.g. STOPPING): let it settle, without writing
-            instance = self.wait_for_status(STABLE_STATES, time.monotonic() + self.timeout)
+            instance = self.wait_for_status(STABLE_STATES)
             before = summarize(instance)
+        desired = self.want(instance)
         status = SETTLES_TO.get(before['status'], before['status'])
 
         in_place, needs_stop = plan_updates(before, desired)
@@ -765,7 +837,7 @@ class InstanceManager(object):
             elif kind == 'start':
                 self.start(step_wait)
             elif kind == 'resume':
-                self.resume(step_wait)
+                self.start(step_wait, verb='resume')
         return self.result(True, before, self.final(after, wait))
 
     def ensure_absent(self, instance, before, check, wait):
@@ -793,11 +865,12 @@ class InstanceManager(object):
     def result(self, changed, before, after):
         out = {
             'changed': changed,
-            'instance': public_view(after) if after else {},
+            'instance': public_view(after, self.params['show_metadata']) if after else {},
             'actions': list(self.actions),
         }
         if self.module._diff:  # pylint: disable=protected-access
-            out['diff'] = {'before': diff_view(before), 'after': diff_view(after)}
+            shown = self.params['show_metadata']
+            out['diff'] = {'before': diff_view(before, shown), 'after': diff_view(after, shown)}
         return out
 
 
@@ -811,8 +884,14 @@ def main():
         boot_disk_size_gb=dict(type='int'),
         boot_disk_type=dict(type='str'),
         labels=dict(type='dict'),
+        purge_labels=dict(type='bool', default=False),
         tags=dict(type='list', elements='str'),
+        purge_tags=dict(type='bool', default=False),
         metadata=dict(type='dict'),
+        purge_metadata=dict(type='bool', default=False),
+        show_metadata=dict(type='list', elements='str', default=[]),
+        ssh_keys=dict(type='list', elements='str', no_log=False),
+        purge_ssh_keys=dict(type='bool', default=False),
         service_account=dict(type='dict', options=dict(
             email=dict(type='str', required=True),
             scopes=dict(type='list', elements='str', default=[CLOUD_PLATFORM]),

@@ -22,21 +22,8 @@ author:
   - OpenClaw GCP maintainers (@openclaw)
 extends_documentation_fragment:
   - openclaw.gcp.gcp
-attributes:
-  check_mode:
-    description: Runs normally in check mode (it only reads).
-    support: full
-  diff_mode:
-    description: Nothing changes, so there is no diff.
-    support: N/A
-  idempotent:
-    description: Only reads.
-    support: full
-  action_group:
-    description: Use C(group/openclaw.gcp.gcp) in C(module_defaults) to set the shared options.
-    support: full
-    membership:
-      - openclaw.gcp.gcp
+  - openclaw.gcp.attributes
+  - openclaw.gcp.attributes.read_only
 options:
   name:
     description:

@@ -22,21 +22,8 @@ author:
   - OpenClaw GCP maintainers (@openclaw)
 extends_documentation_fragment:
   - openclaw.gcp.gcp
-attributes:
-  check_mode:
-    description: Predicts exactly what a real run would do, with read requests only.
-    support: full
-  diff_mode:
-    description: Returns the project before and after.
-    support: full
-  idempotent:
-    description: A second run with the same options reports no change and sends no write.
-    support: full
-  action_group:
-    description: Use C(group/openclaw.gcp.gcp) in C(module_defaults) to set the shared options.
-    support: full
-    membership:
-      - openclaw.gcp.gcp
+  - openclaw.gcp.attributes
+  - openclaw.gcp.attributes.managed
 options:
   project_id:
     description:
@@ -129,7 +116,6 @@ actions:
 '''
 
 import re
-import time
 
 from ansible_collections.openclaw.gcp.plugins.module_utils.gcp import (
     Applied,
@@ -225,13 +211,8 @@ def main():
         if op:
             client.wait_lro('cloudresourcemanager_v3', op, 'create', resource, timeout=timeout)
             return
-        deadline = time.monotonic() + timeout
-        pause = 0.3
-        while summarize(read(), project_id)['state'] != 'ACTIVE':
-            if time.monotonic() >= deadline:
-                raise GcpError('Timed out after %.0f s waiting for %s to become ACTIVE.' % (timeout, resource))
-            time.sleep(pause)
-            pause = min(pause * 2, 3.0)
+        client.poll(lambda: summarize(read(), project_id), lambda view: view['state'] == 'ACTIVE', timeout,
+                    lambda view: 'waiting for %s to become ACTIVE (it is %s)' % (resource, view['state']))
 
     try:
         current = read()

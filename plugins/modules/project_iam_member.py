@@ -22,21 +22,8 @@ author:
   - OpenClaw GCP maintainers (@openclaw)
 extends_documentation_fragment:
   - openclaw.gcp.gcp
-attributes:
-  check_mode:
-    description: Predicts exactly what a real run would do, with read requests only.
-    support: full
-  diff_mode:
-    description: Returns the role's members before and after.
-    support: full
-  idempotent:
-    description: A second run with the same options reports no change and sends no write.
-    support: full
-  action_group:
-    description: Use C(group/openclaw.gcp.gcp) in C(module_defaults) to set the shared options.
-    support: full
-    membership:
-      - openclaw.gcp.gcp
+  - openclaw.gcp.attributes
+  - openclaw.gcp.attributes.managed
 options:
   role:
     description:
@@ -193,27 +180,16 @@ def main():
         changed = updated_policy(policy, role, member, present) is not None
         after = sorted(set(before) | {member}) if present else [m for m in before if m != member]
         if changed and not module.check_mode:
-            attempts = 0
-            while True:
-                new_policy = updated_policy(policy, role, member, present)
-                if new_policy is None:
-                    break  # a concurrent writer (or a lost first attempt) already did it
-
-                def reconcile():
-                    now = read_policy()
-                    fresh = updated_policy(now, role, member, present)
-                    if fresh is None:
-                        return Applied(now)
-                    return {'policy': fresh}
-                try:
-                    policy = client.call('POST', 'cloudresourcemanager', path + ':setIamPolicy', 'update', resource,
-                                         body={'policy': new_policy}, reconcile=reconcile) or read_policy()
-                    break
-                except GcpError as exc:
-                    if exc.status not in (409, 412) or attempts >= params['max_conflict_retries']:
-                        raise
-                    attempts += 1
-                    policy = read_policy()
+            def reconcile():
+                # a stale etag (someone else changed the policy), or a lost first attempt: read again
+                now = read_policy()
+                fresh = updated_policy(now, role, member, present)
+                if fresh is None:
+                    return Applied(now)
+                return {'policy': fresh}
+            policy = client.call('POST', 'cloudresourcemanager', path + ':setIamPolicy', 'update', resource,
+                                 body={'policy': updated_policy(policy, role, member, present)}, reconcile=reconcile,
+                                 conflict_retries=params['max_conflict_retries']) or read_policy()
             after = role_members(policy, role) if policy.get('bindings') is not None else after
     except GcpError as exc:
         module.fail_gcp(exc)

@@ -19,21 +19,8 @@ author:
   - OpenClaw GCP maintainers (@openclaw)
 extends_documentation_fragment:
   - openclaw.gcp.gcp
-attributes:
-  check_mode:
-    description: Predicts exactly what a real run would do, with read requests only.
-    support: full
-  diff_mode:
-    description: Returns the service state before and after.
-    support: full
-  idempotent:
-    description: A second run with the same options reports no change and sends no write.
-    support: full
-  action_group:
-    description: Use C(group/openclaw.gcp.gcp) in C(module_defaults) to set the shared options.
-    support: full
-    membership:
-      - openclaw.gcp.gcp
+  - openclaw.gcp.attributes
+  - openclaw.gcp.attributes.managed
 options:
   service:
     description:

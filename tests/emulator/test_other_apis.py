@@ -53,8 +53,15 @@ def test_new_project_needs_billing_before_compute(session, emu):
                   session.post(su + "compute.googleapis.com:enable").json())
     assert op["response"]["service"]["state"] == "ENABLED"
     assert session.get(su + "compute.googleapis.com").json()["state"] == "ENABLED"
-    assert session.get(emu.endpoint + "/compute/v1/projects/oc-new-project/zones"
-                       ).status_code == 200
+    # Eventually consistent, like Google: Compute answers SERVICE_DISABLED for a while
+    # (--propagation-delay) after the enable operation is done, then 200.
+    zones = emu.endpoint + "/compute/v1/projects/oc-new-project/zones"
+    first = session.get(zones)
+    assert first.status_code == 403 and reason(first) == "accessNotConfigured"
+    deadline = time.monotonic() + 15
+    while session.get(zones).status_code == 403:
+        assert time.monotonic() < deadline, "Compute never became usable after enabling it"
+        time.sleep(0.5)
     enabled = session.get(emu.endpoint + "/serviceusage/v1/projects/oc-new-project/services",
                           params={"filter": "state:ENABLED"}).json()["services"]
     assert "compute.googleapis.com" in [s["config"]["name"] for s in enabled]

@@ -25,6 +25,14 @@ from ansible.module_utils import basic
 from ansible.module_utils.testing import patch_module_args
 
 ENDPOINT = 'http://fake.invalid'
+
+
+def layout(endpoint):
+    """Per-service endpoint overrides for a server that answers each API under /<service>/."""
+    endpoint = endpoint.rstrip('/')
+    return {'compute': endpoint + '/compute/v1/', 'serviceusage': endpoint + '/serviceusage/',
+            'iam': endpoint + '/iam/', 'cloudresourcemanager': endpoint + '/cloudresourcemanager/',
+            'cloudbilling': endpoint + '/cloudbilling/'}
 GOOGLE = 'https://www.googleapis.com/compute/v1/'
 
 
@@ -438,7 +446,7 @@ def _fail_json(self, msg, **kwargs):  # pylint: disable=unused-argument
 
 def run_module(module, args, check=False, diff=False):
     """Run ``module.main()`` with ``args`` (plus test credentials and endpoint); return its result."""
-    full = {'auth_kind': 'accesstoken', 'access_token': 'unit-test-token', 'api_endpoint': ENDPOINT, 'project': 'demo'}
+    full = {'auth_kind': 'accesstoken', 'access_token': 'unit-test-token', 'api_endpoint_overrides': layout(ENDPOINT), 'project': 'demo'}
     full.update(args)
     full = dict((k, v) for k, v in full.items() if v is not None)
     if check:

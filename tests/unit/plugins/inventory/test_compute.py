@@ -81,7 +81,9 @@ def _reset_fake(monkeypatch):
     FakeClient.data = {}
     FakeClient.errors = []
     for name in ('GCP_PROJECT', 'GCP_AUTH_KIND', 'GCP_SERVICE_ACCOUNT_FILE', 'GCP_SERVICE_ACCOUNT_CONTENTS',
-                 'GCP_ACCESS_TOKEN', 'GCP_SCOPES', 'OPENCLAW_GCP_API_ENDPOINT'):
+                 'GCP_ACCESS_TOKEN', 'GCP_SCOPES', 'GOOGLE_CLOUD_UNIVERSE_DOMAIN', 'CLOUDSDK_CORE_UNIVERSE_DOMAIN') + tuple(
+            'CLOUDSDK_API_ENDPOINT_OVERRIDES_%s' % s.upper() for s in ('compute', 'serviceusage', 'iam', 'cloudresourcemanager',
+                                                                     'cloudbilling')):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -125,7 +127,8 @@ BASE = '''
 plugin: openclaw.gcp.compute
 projects: [openclaw-demo]
 access_token: test-token
-api_endpoint: http://127.0.0.1:1
+api_endpoint_overrides:
+  compute: http://127.0.0.1:1/compute/v1/
 '''
 
 
@@ -273,14 +276,14 @@ def test_project_from_environment_and_auth_env_fallback(tmp_path, monkeypatch):
     monkeypatch.setenv('GCP_PROJECT', 'env-project')
     monkeypatch.setenv('GCP_AUTH_KIND', 'serviceaccount')
     monkeypatch.setenv('GCP_SERVICE_ACCOUNT_FILE', '/nonexistent/key.json')
-    monkeypatch.setenv('OPENCLAW_GCP_API_ENDPOINT', 'http://127.0.0.1:2')
+    monkeypatch.setenv('GOOGLE_CLOUD_UNIVERSE_DOMAIN', 'example-universe.net')
     monkeypatch.setenv('GCP_SCOPES', 'a,b')
     run_inventory(tmp_path, 'plugin: openclaw.gcp.compute\n')
     call = FakeClient.calls[0]
     assert call['project'] == 'env-project'
     assert call['params']['auth_kind'] == 'serviceaccount'
     assert call['params']['service_account_file'] == '/nonexistent/key.json'
-    assert call['params']['api_endpoint'] == 'http://127.0.0.1:2'
+    assert call['params']['universe_domain'] == 'example-universe.net'
     assert call['params']['scopes'] == ['a', 'b']
 
 
@@ -290,10 +293,9 @@ def test_no_project_fails_before_any_request(tmp_path):
     assert FakeClient.calls == []
 
 
-def test_require_api_endpoint_refuses_google(tmp_path):
-    with pytest.raises(AnsibleParserError, match='OPENCLAW_GCP_API_ENDPOINT'):
-        run_inventory(tmp_path, 'plugin: openclaw.gcp.compute\nprojects: [p-one1]\nrequire_api_endpoint: true\n')
-    assert FakeClient.calls == []
+def test_endpoint_overrides_are_passed_to_the_client(tmp_path):
+    run_inventory(tmp_path, BASE)
+    assert FakeClient.calls[0]['params']['api_endpoint_overrides'] == {'compute': 'http://127.0.0.1:1/compute/v1/'}
 
 
 def test_api_error_becomes_one_parser_error(tmp_path):

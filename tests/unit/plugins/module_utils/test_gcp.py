@@ -15,7 +15,7 @@ import requests
 from ansible_collections.openclaw.gcp.plugins.module_utils import gcp
 from ansible_collections.openclaw.gcp.plugins.module_utils.gcp import Applied, GcpClient, GcpError
 
-from fake_gcp import FakeResponse, error
+from fake_gcp import FakeResponse, error, layout
 
 
 # -- pure helpers ---------------------------------------------------------------------------------
@@ -30,18 +30,44 @@ from fake_gcp import FakeResponse, error
 ])
 def test_api_base_real_and_override(api, real, local):
     assert gcp.api_base(api) == real
-    assert gcp.api_base(api, 'http://127.0.0.1:8080') == local
-    assert gcp.api_base(api, 'http://127.0.0.1:8080/') == local
+    assert gcp.api_base(api, layout('http://127.0.0.1:8080')) == local
+    assert gcp.api_base(api, layout('http://127.0.0.1:8080/')) == local
+
+
+def test_api_base_universe_domain_and_psc_endpoints():
+    assert gcp.api_base('iam', universe_domain='example-universe.net') == 'https://iam.example-universe.net/v1/'
+    assert gcp.api_base('compute', universe_domain='example-universe.net') == 'https://compute.example-universe.net/compute/v1/'
+    # a Private Service Connect endpoint, written as gcloud's api_endpoint_overrides take it
+    psc = {'compute': 'https://compute-ep1.p.googleapis.com/compute/v1/', 'iam': 'https://iam-ep1.p.googleapis.com/'}
+    assert gcp.api_base('compute', psc) == 'https://compute-ep1.p.googleapis.com/compute/v1/'
+    assert gcp.api_base('iam', psc) == 'https://iam-ep1.p.googleapis.com/v1/'
+    assert gcp.api_base('serviceusage', psc) == 'https://serviceusage.googleapis.com/v1/'
+
+
+def test_overrides_come_from_gclouds_environment_variables():
+    env = {'CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE': 'http://127.0.0.1:5/compute/v1/',
+           'CLOUDSDK_API_ENDPOINT_OVERRIDES_IAM': 'http://127.0.0.1:5/iam/'}
+    assert gcp.endpoint_overrides({}, env) == {'compute': 'http://127.0.0.1:5/compute/v1/', 'iam': 'http://127.0.0.1:5/iam/'}
+    # the option wins over the environment, as a whole
+    assert gcp.endpoint_overrides({'api_endpoint_overrides': {'IAM': 'http://x/'}}, env) == {'iam': 'http://x/'}
+    client = GcpClient({'access_token': 't'}, environ=env)
+    assert client.url('compute', 'projects/p') == 'http://127.0.0.1:5/compute/v1/projects/p'
+    assert client.url('cloudbilling', 'projects/p') == 'https://cloudbilling.googleapis.com/v1/projects/p'
+
+
+def test_bad_endpoint_options_are_named():
+    problems = gcp.check_endpoint_params({'api_endpoint_overrides': {'storage': 'http://x/', 'compute': 'ftp://x/'},
+                                          'universe_domain': 'Not A Domain'}, {})
+    assert 'unknown services storage' in problems[0]
+    assert "override for compute must be an http(s) URL, got 'ftp://x/'" in problems[1]
+    assert 'universe_domain must be a domain name' in problems[2]
+    with pytest.raises(GcpError, match='unknown services storage'):
+        GcpClient({'access_token': 't', 'api_endpoint_overrides': {'storage': 'http://x/'}}, environ={}).credentials()
 
 
 def test_api_base_unknown_api():
     with pytest.raises(ValueError):
         gcp.api_base('storage')
-
-
-def test_token_uri():
-    assert gcp.token_uri() == 'https://oauth2.googleapis.com/token'
-    assert gcp.token_uri('http://127.0.0.1:9000/') == 'http://127.0.0.1:9000/token'
 
 
 @pytest.mark.parametrize('link, expected', [
@@ -198,16 +224,27 @@ def _key_info():
             'client_email': 'bot@demo.iam.gserviceaccount.com', 'client_id': '1', 'token_uri': 'https://oauth2.googleapis.com/token'}
 
 
-def test_service_account_credentials_use_the_endpoint_token_uri(tmp_path):
+def test_service_account_credentials_keep_the_key_as_it_is(tmp_path):
     key = tmp_path / 'key.json'
-    key.write_text(json.dumps(_key_info()))
-    client = GcpClient({'service_account_file': str(key), 'api_endpoint': 'http://127.0.0.1:7777/'})
+    info = dict(_key_info(), token_uri='http://127.0.0.1:7777/token')
+    key.write_text(json.dumps(info))
+    client = GcpClient({'service_account_file': str(key), 'api_endpoint_overrides': layout('http://127.0.0.1:7777')})
     creds = client.credentials()
+    # the key's own token endpoint, and google-auth left as it is (no private attribute patched)
     assert creds._token_uri == 'http://127.0.0.1:7777/token'  # pylint: disable=protected-access
     assert creds.service_account_email == 'bot@demo.iam.gserviceaccount.com'
-    # no access-boundary lookup at Google while talking to a local endpoint
-    assert creds._is_regional_access_boundary_lookup_required() is False  # pylint: disable=protected-access
+    assert '_is_regional_access_boundary_lookup_required' not in vars(creds)
     assert client.credentials() is creds
+
+
+def test_universe_domain_of_the_key_is_used_and_checked():
+    info = dict(_key_info(), universe_domain='example-universe.net')
+    client = GcpClient({'service_account_contents': json.dumps(info)}, environ={})
+    client.credentials()
+    assert client.url('iam', 'projects/p') == 'https://iam.example-universe.net/v1/projects/p'
+    client = GcpClient({'service_account_contents': json.dumps(info), 'universe_domain': 'googleapis.com'}, environ={})
+    with pytest.raises(GcpError, match='belong to universe domain example-universe.net, not to universe_domain googleapis.com'):
+        client.credentials()
 
 
 def test_real_google_keeps_the_key_token_uri():
@@ -216,7 +253,7 @@ def test_real_google_keeps_the_key_token_uri():
 
 
 def test_url_refuses_absolute_links():
-    client = GcpClient({'access_token': 't', 'api_endpoint': 'http://127.0.0.1:1'})
+    client = GcpClient({'access_token': 't', 'api_endpoint_overrides': layout('http://127.0.0.1:1')})
     assert client.url('compute', 'projects/p') == 'http://127.0.0.1:1/compute/v1/projects/p'
     with pytest.raises(GcpError, match='Refusing to follow'):
         client.url('compute', 'https://www.googleapis.com/compute/v1/projects/p')
@@ -262,7 +299,8 @@ class Clock(object):
 def make_client(script, **kwargs):
     clock = Clock()
     session = ScriptedSession(script)
-    client = GcpClient({'access_token': 't', 'project': 'p', 'api_endpoint': 'http://127.0.0.1:1'}, session=session,
+    client = GcpClient({'access_token': 't', 'project': 'p', 'api_endpoint_overrides': layout('http://127.0.0.1:1')},
+                       session=session,
                        sleep=clock.sleep, clock=clock, rand=lambda: 0.5, **kwargs)
     return client, session, clock
 
@@ -284,7 +322,7 @@ def test_get_retries_transient_statuses_and_connection_errors():
     assert client.get('compute', 'projects/p/zones/z/instances/vm', 'read', 'instance vm') == {'name': 'vm'}
     assert len(session.calls) == 7
     assert clock.sleeps == [0.375, 0.75, 1.5, 3.0, 6.0, 6.0]
-    assert client.stats == {'requests': 7, 'retries': 6, 'writes': 0}
+    assert client.stats == {'requests': 7, 'retries': 6, 'writes': 0, 'settling': 0}
 
 
 def test_retry_after_header_is_honoured_within_the_cap():
@@ -450,7 +488,7 @@ def test_wait_lro_polls_until_done():
 
 
 def test_one_session_per_client(google):
-    client = GcpClient({'access_token': 't', 'project': 'demo', 'api_endpoint': 'http://fake.invalid'})
+    client = GcpClient({'access_token': 't', 'project': 'demo', 'api_endpoint_overrides': layout('http://fake.invalid')})
     for dummy in range(3):
         client.get('compute', 'projects/demo/zones/us-central1-a', 'read', 'zone')
     assert google.sessions == 1
@@ -470,3 +508,112 @@ def test_exception_text():
 
 def test_request_ids_are_unique():
     assert len(set(GcpClient.request_id() for dummy in range(50))) == 50
+
+
+# -- Google settling after a change (eventual consistency) -----------------------------------------
+
+def service_disabled(service='compute.googleapis.com'):
+    message = ('Compute Engine API has not been used in project 123 before or it is disabled. Enable it by visiting '
+               'https://console.developers.google.com/apis/api/%s/overview?project=123 then retry. If you enabled '
+               'this API recently, wait a few minutes for the action to propagate to our systems and retry.' % service)
+    return FakeResponse(403, {'error': {
+        'code': 403, 'message': message, 'status': 'PERMISSION_DENIED',
+        'errors': [{'message': message, 'domain': 'usageLimits', 'reason': 'accessNotConfigured'}],
+        'details': [{'@type': 'type.googleapis.com/google.rpc.ErrorInfo', 'reason': 'SERVICE_DISABLED',
+                     'domain': 'googleapis.com', 'metadata': {'service': service, 'consumer': 'projects/123'}}]}})
+
+
+def sa_missing(email='gw@p.iam.gserviceaccount.com'):
+    return FakeResponse(*error(400, 'badRequest', 'Service account %s does not exist.' % email, 'INVALID_ARGUMENT'))
+
+
+def test_api_enabled_moments_ago_is_waited_out_after_service_usage_says_enabled():
+    client, session, clock = make_client([service_disabled(), ok({'state': 'ENABLED'}), service_disabled(), ok({'name': 'z'})])
+    assert client.get('compute', 'projects/p/zones/z', 'read', 'zone z') == {'name': 'z'}
+    urls = [c[1] for c in session.calls]
+    assert urls[1] == 'http://127.0.0.1:1/serviceusage/v1/projects/123/services/compute.googleapis.com'
+    assert urls.count(urls[1]) == 1   # asked once, the answer is remembered
+    assert client.stats['settling'] == 2 and len(clock.sleeps) == 2
+
+
+def test_api_that_is_really_disabled_fails_at_once_with_a_hint():
+    client, session, clock = make_client([service_disabled(), ok({'state': 'DISABLED'})])
+    with pytest.raises(GcpError, match='HTTP 403 accessNotConfigured.*enable it first, for example with openclaw.gcp.project_service'):
+        client.get('compute', 'projects/p/zones/z', 'read', 'zone z')
+    assert len(session.calls) == 2 and clock.sleeps == []
+
+
+def test_new_service_account_is_waited_out_and_an_unknown_one_is_not():
+    email = 'gw@p.iam.gserviceaccount.com'
+    client, session, dummy = make_client([sa_missing(email), ok({'email': email}), sa_missing(email), ok({'etag': 'e2'})])
+    assert client.call('POST', 'cloudresourcemanager', 'projects/p:setIamPolicy', 'update', 'policy', body={}) == {'etag': 'e2'}
+    assert session.calls[1][1] == 'http://127.0.0.1:1/iam/v1/projects/-/serviceAccounts/%s' % email
+    client, session, dummy = make_client([sa_missing(email), FakeResponse(*error(404, 'notFound', 'not found'))])
+    with pytest.raises(GcpError, match='Service account gw@p.iam.gserviceaccount.com does not exist'):
+        client.call('POST', 'cloudresourcemanager', 'projects/p:setIamPolicy', 'update', 'policy', body={})
+    assert len(session.calls) == 2
+
+
+def test_instances_insert_naming_a_new_account_is_recognised():
+    email = 'gw@p.iam.gserviceaccount.com'
+    message = ("Invalid value for field 'resource.serviceAccounts[0].email': '%s'. The user does not have access to "
+               "service account '%s'.  User: 'bot@p.iam.gserviceaccount.com'." % (email, email))
+    err = GcpError('x', status=400, reason='invalid', google_message=message)
+    assert gcp.missing_service_account(err) == email
+
+
+def test_settling_is_bounded_by_settle_timeout():
+    script = [service_disabled(), ok({'state': 'ENABLED'})] + [service_disabled() for dummy in range(40)]
+    client, session, clock = make_client(script, settle_timeout=30.0)
+    with pytest.raises(GcpError, match=r'still so after 3\d s of waiting for Google to settle \(compute.googleapis.com is enabled'):
+        client.get('compute', 'projects/p/zones/z', 'read', 'zone z')
+    assert 30.0 <= clock.now <= 40.0 and len(session.calls) < 12
+
+
+def test_resource_not_ready_is_retried_and_other_400s_are_not():
+    busy = FakeResponse(*error(400, 'resourceNotReady', "The resource 'projects/p/zones/z/instances/vm' is not ready"))
+    client, session, dummy = make_client([busy, ok({'name': 'op', 'status': 'DONE'})])
+    assert client.call('POST', 'compute', 'projects/p/zones/z/instances/vm/stop', 'stop', 'vm')['status'] == 'DONE'
+    client, session, dummy = make_client([FakeResponse(*error(400, 'invalid', 'Invalid value for field'))])
+    with pytest.raises(GcpError, match='HTTP 400 invalid'):
+        client.call('POST', 'compute', 'projects/p/zones/z/instances/vm/stop', 'stop', 'vm')
+    assert len(session.calls) == 1
+
+
+def test_operation_ending_resource_not_ready_is_sent_again_with_a_new_request_id():
+    failed = {'name': 'op1', 'zone': 'z', 'status': 'DONE', 'error': {'errors': [
+        {'code': 'RESOURCE_NOT_READY', 'message': "The resource 'vm' is not ready"}]}}
+    client, session, dummy = make_client([ok(failed), ok({'name': 'op2', 'zone': 'z', 'status': 'DONE'})])
+    op = client.compute_mutation('POST', 'projects/p/zones/z/instances/vm/stop', 'stop', 'vm')
+    assert op['name'] == 'op2'
+    ids = [c[2]['requestId'] for c in session.calls]
+    assert len(ids) == 2 and ids[0] != ids[1]
+
+
+def test_concurrent_policy_change_rereads_and_retries():
+    aborted = FakeResponse(*error(409, 'aborted', 'There were concurrent policy changes. Please retry the whole '
+                                              'read-modify-write with exponential backoff.', 'ABORTED'))
+    client, session, dummy = make_client([aborted, aborted, ok({'etag': 'e3'})])
+    fresh = []
+    result = client.call('POST', 'cloudresourcemanager', 'projects/p:setIamPolicy', 'update', 'policy', body={'policy': {}},
+                         reconcile=lambda: fresh.append(1) or {'policy': {'etag': 'new'}}, conflict_retries=3)
+    assert result == {'etag': 'e3'} and len(fresh) == 2
+    assert session.calls[-1][3] == {'policy': {'etag': 'new'}}
+
+
+def test_a_2xx_that_is_not_json_names_the_url_and_status():
+    page = FakeResponse(200)
+    page.content = b'<html>captive portal</html>'
+    page.text = page.content.decode()
+    page.url = 'http://127.0.0.1:1/compute/v1/projects/p'
+    page.headers = {'Content-Type': 'text/html'}
+    client, dummy, dummy2 = make_client([page])
+    with pytest.raises(GcpError, match=r'Failed to read project p: http://127.0.0.1:1/compute/v1/projects/p answered HTTP 200 '
+                                       r'with a body that is not JSON \(text/html\): <html>captive portal</html>\.'):
+        client.get('compute', 'projects/p', 'read', 'project p')
+
+
+def test_a_403_on_a_read_is_a_permission_error_not_absent():
+    client, dummy, dummy2 = make_client([FakeResponse(*error(403, 'forbidden', "Required 'compute.instances.get' permission"))])
+    with pytest.raises(GcpError, match='HTTP 403 forbidden'):
+        client.get('compute', 'projects/p/zones/z/instances/vm', 'read', 'instance vm')

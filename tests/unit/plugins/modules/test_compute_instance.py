@@ -7,6 +7,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json
+
 import pytest
 
 from ansible_collections.openclaw.gcp.plugins.modules import compute_instance as ci
@@ -275,7 +277,64 @@ def test_stale_fingerprint_is_reread_once(google, run):
     result = run(ci, dict(VM, labels={'app': 'openclaw'}))
     assert result['changed'] is True
     assert write_paths(google) == ['setLabels', 'setLabels']
+    # the other writer's label is kept: the retry is built from what the instance carries now
+    assert inst['labels'] == {'app': 'openclaw', 'other': 'x'}
+
+
+def test_labels_metadata_and_tags_not_set_by_the_task_are_kept(google, run):
+    inst = google.add_instance('vm1')
+    inst['labels'] = {'goog-ec-src': 'vm_add-rest', 'app': 'openclaw'}
+    inst['metadata'] = {'fingerprint': 'f0', 'items': [{'key': 'ssh-keys', 'value': 'ops:ssh-rsa AAAAops ops'},
+                                                       {'key': 'startup-script', 'value': 'echo s3cr3t-value'}]}
+    inst['tags'] = {'fingerprint': 't0', 'items': ['gke-node', 'openclaw-gw']}
+    options = dict(VM, labels={'app': 'openclaw'}, tags=['openclaw-gw'], metadata={'enable-guest-attributes': 'TRUE'},
+                   ssh_keys=['openclaw:ssh-ed25519 AAAAmine me@laptop'])
+    result = run(ci, options)
+    assert result['changed'] is True and write_paths(google) == ['setMetadata']
+    metadata = dict((i['key'], i['value']) for i in inst['metadata']['items'])
+    assert metadata['ssh-keys'] == 'ops:ssh-rsa AAAAops ops\nopenclaw:ssh-ed25519 AAAAmine me@laptop'
+    assert metadata['startup-script'] == 'echo s3cr3t-value' and metadata['enable-guest-attributes'] == 'TRUE'
+    assert inst['labels'] == {'goog-ec-src': 'vm_add-rest', 'app': 'openclaw'}
+    google.calls.clear()
+    # a re-run (the same key with another comment counts as present) changes nothing and writes nothing
+    again = run(ci, dict(options, ssh_keys=['openclaw:ssh-ed25519 AAAAmine other-comment']))
+    assert again['changed'] is False and write_paths(google) == []
+
+
+def test_purge_options_remove_what_the_task_did_not_set(google, run):
+    inst = google.add_instance('vm1')
+    inst['labels'] = {'goog-ec-src': 'vm_add-rest', 'app': 'openclaw'}
+    inst['metadata'] = {'fingerprint': 'f0', 'items': [{'key': 'ssh-keys', 'value': 'ops:ssh-rsa AAAAops ops'},
+                                                       {'key': 'old', 'value': '1'}]}
+    result = run(ci, dict(VM, labels={'app': 'openclaw'}, purge_labels=True, ssh_keys=['openclaw:ssh-ed25519 AAAAmine'],
+                          purge_ssh_keys=True, purge_metadata=True))
+    assert result['changed'] is True
     assert inst['labels'] == {'app': 'openclaw'}
+    assert inst['metadata']['items'] == [{'key': 'ssh-keys', 'value': 'openclaw:ssh-ed25519 AAAAmine'}]
+
+
+def test_secret_metadata_values_are_masked_in_results_and_diffs(google, run):
+    google.add_instance('vm1')
+    result = run(ci, dict(VM, metadata={'startup-script': 'export TOKEN=abcdef0123456789', 'enable-oslogin': 'TRUE'}),
+                 diff=True)
+    text = json.dumps(result)
+    assert 'abcdef0123456789' not in text
+    assert result['instance']['metadata']['enable-oslogin'] == 'TRUE'
+    assert result['instance']['metadata']['startup-script'].startswith('VALUE_HIDDEN (29 characters')
+    assert result['diff']['after']['metadata']['startup-script'] == result['instance']['metadata']['startup-script']
+    shown = run(ci, dict(VM, metadata={'startup-script': 'export TOKEN=abcdef0123456789'}, show_metadata=['startup-script']))
+    assert shown['instance']['metadata']['startup-script'] == 'export TOKEN=abcdef0123456789'
+
+
+@pytest.mark.parametrize('options, message', [
+    (dict(ssh_keys=['not a key line']), "ssh_keys line 'not a key line' is not USER:KEYTYPE KEY"),
+    (dict(ssh_keys=['u:ssh-ed25519 AAAA'], metadata={'ssh-keys': 'x'}), 'mutually exclusive'),
+    (dict(purge_labels=True), 'purge_labels needs labels'),
+    (dict(purge_ssh_keys=True), 'purge_ssh_keys needs ssh_keys'),
+])
+def test_bad_key_options_fail_before_any_request(google, run, options, message):
+    result = run(ci, dict(VM, **options))
+    assert result['failed'] and message in result['msg'] and google.calls == []
 
 
 def test_lost_stop_is_not_retried_blindly(google, run):

@@ -1,0 +1,60 @@
+"""The ``default`` auto-mode network and its subnetworks."""
+
+from . import catalog, util
+from .common import list_body, paginate
+from .errors import not_found
+
+
+class NetworksMixin:
+    """``networks`` and ``subnetworks``."""
+
+    def _network(self, project):
+        proj = self.store.projects[project]
+        return {
+            "kind": "compute#network", "id": str(int(proj["computeId"]) // 3),
+            "creationTimestamp": proj["createTime"].replace("Z", "")[:23] + "-08:00",
+            "name": "default", "description": "Default network for the project",
+            "selfLink": util.link("projects/%s/global/networks/default" % project),
+            "autoCreateSubnetworks": True,
+            "subnetworks": [util.link("projects/%s/regions/%s/subnetworks/default" % (project, r))
+                            for r in sorted(catalog.REGIONS)],
+            "routingConfig": {"routingMode": "REGIONAL", "bgpBestPathSelectionMode": "LEGACY"},
+            "networkFirewallPolicyEnforcementOrder": "AFTER_CLASSIC_FIREWALL",
+        }
+
+    def list_networks(self, req, project):
+        with self.store.lock:
+            self.project(project)
+            items = [self._network(project)]
+        page, token = paginate(items, req.query, lambda n: [n["name"]])
+        return 200, list_body("compute#networkList", "projects/%s/global/networks" % project,
+                              page, token)
+
+    def get_network(self, req, project, name):
+        with self.store.lock:
+            self.project(project)
+            if name != "default":
+                raise not_found("projects/%s/global/networks/%s" % (project, name))
+            return 200, self._network(project)
+
+    @staticmethod
+    def _subnet_cidr(region):
+        return "10.%d.0.0/20" % (128 + 2 * sorted(catalog.REGIONS).index(region))
+
+    def get_subnetwork(self, req, project, region, name):
+        with self.store.lock:
+            self.project(project)
+        self.region(region)
+        if name != "default":
+            raise not_found("projects/%s/regions/%s/subnetworks/%s" % (project, region, name))
+        cidr = self._subnet_cidr(region)
+        return 200, {
+            "kind": "compute#subnetwork", "id": str(3000 + sorted(catalog.REGIONS).index(region)),
+            "name": "default", "network": util.link("projects/%s/global/networks/default"
+                                                    % project),
+            "ipCidrRange": cidr, "gatewayAddress": cidr.replace(".0/20", ".1"),
+            "region": util.link("projects/%s/regions/%s" % (project, region)),
+            "selfLink": util.link("projects/%s/regions/%s/subnetworks/default"
+                                  % (project, region)),
+            "privateIpGoogleAccess": False, "stackType": "IPV4_ONLY", "purpose": "PRIVATE",
+            "fingerprint": util.fingerprint(region)}
