@@ -30,10 +30,16 @@ class Run:
         self.log_dir = log_dir
         self.count = 0
 
+    @property
+    def known_hosts_file(self):
+        """The VMs' host keys, trusted by the playbooks: private to this run, never ~/.ssh/known_hosts."""
+        return self.key_file.parent / 'known_hosts'
+
     def env(self):
         env = dict(os.environ)
         env.update(self.emu.client_env('proxy'))
         env['ANSIBLE_FORCE_COLOR'] = '0'
+        env['OPENCLAW_GCP_KNOWN_HOSTS_FILE'] = str(self.known_hosts_file)
         return env
 
     def playbook(self, playbook, *args, timeout=1500):
