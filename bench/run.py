@@ -19,7 +19,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-PARTS = ['inventory', 'lifecycle', 'fleet', 'drills', 'converge']
+PARTS = ['inventory', 'lifecycle', 'consistency', 'fleet', 'drills', 'converge']
 
 
 def _ints(name, default):
@@ -45,6 +45,9 @@ def main(argv):
             elif part == 'lifecycle':
                 from bench import lifecycle
                 lifecycle.run(runs=runs)
+            elif part == 'consistency':
+                from bench import consistency
+                consistency.run()
             elif part == 'fleet':
                 from bench import fleet
                 fleet.run(sizes=_ints('BENCH_FLEET', fleet.SIZES),
