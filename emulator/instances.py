@@ -225,6 +225,12 @@ class InstancesMixin:
             "shieldedInstanceConfig": {"enableSecureBoot": False, "enableVtpm": True,
                                        "enableIntegrityMonitoring": True},
             "shieldedInstanceIntegrityPolicy": {"updateAutoLearnPolicy": True},
+            "reservationAffinity": body.get("reservationAffinity") or {
+                "consumeReservationType": "ANY_RESERVATION"},
+            "displayDevice": {"enableDisplay": bool((body.get("displayDevice") or {})
+                                                    .get("enableDisplay", False))},
+            "keyRevocationActionType": body.get("keyRevocationActionType") or "NONE",
+            "satisfiesPzi": True,
             "fingerprint": util.fingerprint([inst_id, 0]),
             "_disk": {"name": params.get("diskName") or body["name"], "id": util.new_id(),
                       "sizeGb": str(size), "type": disk_type, "image": [image_project, image[0]],

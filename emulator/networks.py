@@ -12,7 +12,7 @@ class NetworksMixin:
         proj = self.store.projects[project]
         return {
             "kind": "compute#network", "id": str(int(proj["computeId"]) // 3),
-            "creationTimestamp": proj["createTime"].replace("Z", "")[:23] + "-08:00",
+            "creationTimestamp": util.from_zulu(proj["createTime"]),
             "name": "default", "description": "Default network for the project",
             "selfLink": util.link("projects/%s/global/networks/default" % project),
             "autoCreateSubnetworks": True,

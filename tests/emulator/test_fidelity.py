@@ -184,10 +184,13 @@ def test_instances_carry_googles_fields_and_leave_empty_ones_out(memory_emu, tmp
     assert bare["labelFingerprint"] and bare["fingerprint"]
     assert bare["cpuPlatform"] and bare["startRestricted"] is False
     assert bare["status"] == "RUNNING" and bare["disks"][0]["diskSizeGb"] == "10"
+    assert bare["reservationAffinity"] == {"consumeReservationType": "ANY_RESERVATION"}
+    assert bare["keyRevocationActionType"] == "NONE" and bare["canIpForward"] is False
+    assert bare["displayDevice"] == {"enableDisplay": False}
     gcloud("compute", "instances", "add-labels", "bare-1", "--zone", ZONE, "--labels", "k=v")
     gcloud("compute", "instances", "remove-labels", "bare-1", "--zone", ZONE, "--labels", "k")
     again = describe(gcloud, "bare-1")
-    assert "labels" not in again and again["labelFingerprint"] != bare["labelFingerprint"]
+    assert "labels" not in again and again["labelFingerprint"]
     listed = json.loads(gcloud("compute", "instances", "list", "--format", "json",
                                "--filter", "name=bare-1"))
     assert "labels" not in listed[0] and "items" not in listed[0]["metadata"]
@@ -268,3 +271,72 @@ def test_gcloud_ssh_adds_its_key_to_project_or_instance_metadata(memory_emu, tmp
     assert any(line.startswith("tester:%s %s" % (public[0], public[1])) for line in inst_lines)
     writes = [(w["method"], w["path"].rsplit("/", 1)[1]) for w in memory_emu.writes()]
     assert ("POST", "setCommonInstanceMetadata") in writes and ("POST", "setMetadata") in writes
+
+
+def ssh_login(address, user, key_file):
+    """Log in for real (the VM's own loopback address) and run ``true``."""
+    return subprocess.run(
+        ["ssh", "-i", str(key_file), "-o", "StrictHostKeyChecking=no", "-o",
+         "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes", "-o", "ConnectTimeout=10",
+         "-o", "IdentitiesOnly=yes", "%s@%s" % (user, address), "true"],
+        capture_output=True, text=True, timeout=60, check=False)
+
+
+@pytest.mark.docker
+def test_gcloud_ssh_logs_in_to_a_docker_vm(tmp_path):
+    name = "ssh-dkr-" + os.urandom(3).hex()
+    with Emulator(tmp_path / "state", backend="docker") as emu:
+        gcloud = gcloud_runner(emu, tmp_path)
+        gcloud("compute", "instances", "create", name, "--zone", ZONE, "--machine-type",
+               "e2-small", *IMAGE)
+        address = describe(gcloud, name)["networkInterfaces"][0]["accessConfigs"][0]["natIP"]
+        assert address.startswith("127.")
+        first = tmp_path / "first-key"
+        gcloud("compute", "ssh", "tester@" + name, "--zone", ZONE, "--command", "true",
+               "--ssh-key-file", str(first), "--strict-host-key-checking=no", "--quiet")
+        project = json.loads(gcloud("compute", "project-info", "describe", "--format", "json"))
+        public = (tmp_path / "first-key.pub").read_text().split()
+        assert any(line.startswith("tester:%s %s" % (public[0], public[1]))
+                   for line in ssh_key_lines(project["commonInstanceMetadata"]))
+        assert ssh_login(address, "tester", first).returncode == 0
+
+        # Blocking project keys: gcloud now writes the instance's metadata; the new key is
+        # honoured and the project's key no longer is.
+        gcloud("compute", "instances", "add-metadata", name, "--zone", ZONE, "--metadata",
+               "block-project-ssh-keys=TRUE")
+        second = tmp_path / "second-key"
+        gcloud("compute", "ssh", "other@" + name, "--zone", ZONE, "--command", "true",
+               "--ssh-key-file", str(second), "--strict-host-key-checking=no", "--quiet")
+        assert ssh_key_lines(describe(gcloud, name)["metadata"])[0].startswith("other:")
+        assert ssh_login(address, "other", second).returncode == 0
+        assert ssh_login(address, "tester", first).returncode != 0
+
+
+def test_batch_rejects_what_google_rejects(memory_emu):
+    url = memory_emu.endpoint + "/batch/compute/v1"
+
+    def post(body, content_type):
+        request = urllib.request.Request(url, data=body, method="POST", headers={
+            "Authorization": "Bearer " + memory_emu.token, "Content-Type": content_type})
+        try:
+            with NO_PROXY.open(request, timeout=30) as answer:
+                return answer.status, answer.headers["Content-Type"], answer.read().decode()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.headers["Content-Type"], exc.read().decode()
+
+    status, dummy, text = post(b'{"a": 1}', "application/json")
+    assert status == 400 and "multipart/mixed" in json.loads(text)["error"]["message"]
+    part = ("--b1\r\nContent-Type: application/http\r\nContent-ID: <x+1>\r\n\r\nGET\r\n\r\n"
+            "--b1--\r\n")
+    status, dummy, text = post(part.encode(), "multipart/mixed; boundary=b1")
+    assert status == 400 and "request line" in json.loads(text)["error"]["message"]
+    # One good and one missing instance: each part answers for itself.
+    path = "/compute/v1/projects/%s/zones/%s/instances" % (memory_emu.project, ZONE)
+    parts = "".join("--b2\r\nContent-Type: application/http\r\nContent-ID: <id+%d>\r\n\r\n"
+                    "GET %s HTTP/1.1\r\n\r\n" % (i, p)
+                    for i, p in enumerate([path, path + "/no-such-vm"]))
+    status, kind, text = post((parts + "--b2--\r\n").encode(), "multipart/mixed; boundary=b2")
+    assert status == 200 and kind.startswith("multipart/mixed; boundary=")
+    assert text.index("Content-ID: <response-id+0>") < text.index("HTTP/1.1 200 OK") < \
+        text.index("Content-ID: <response-id+1>") < text.index("HTTP/1.1 404 Not Found")
+    assert '"kind":"compute#instanceList"' in text and "no-such-vm' was not found" in text
