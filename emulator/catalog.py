@@ -29,6 +29,29 @@ ZONES = {"%s-%s" % (region, letter): region
          for region, letters in REGIONS.items() for letter in letters}
 ZONE_ORDER = sorted(ZONES)
 
+# The primary range of each region's subnet in an auto mode VPC network (the ``default``
+# network): Google's fixed table, all inside 10.128.0.0/9.
+AUTO_SUBNETS = {
+    "us-central1": "10.128.0.0/20",
+    "europe-west1": "10.132.0.0/20",
+    "us-west1": "10.138.0.0/20",
+    "asia-east1": "10.140.0.0/20",
+    "us-east1": "10.142.0.0/20",
+    "asia-northeast1": "10.146.0.0/20",
+    "asia-southeast1": "10.148.0.0/20",
+    "us-east4": "10.150.0.0/20",
+    "australia-southeast1": "10.152.0.0/20",
+    "europe-west2": "10.154.0.0/20",
+    "europe-west3": "10.156.0.0/20",
+    "southamerica-east1": "10.158.0.0/20",
+    "northamerica-northeast1": "10.162.0.0/20",
+    "europe-west4": "10.164.0.0/20",
+    "europe-north1": "10.166.0.0/20",
+    "us-west2": "10.168.0.0/20",
+    "us-west4": "10.182.0.0/20",
+    "europe-southwest1": "10.204.0.0/20",
+}
+
 # Regional vCPU quota used for the asynchronous QUOTA_EXCEEDED error of one instance.
 CPU_QUOTA = 24
 
@@ -153,11 +176,15 @@ IMAGES = {
 IMAGE_DISK_GB = 10
 
 
+def image_id(name):
+    return str(zlib.crc32(name.encode()) + 700000000000)
+
+
 def image_resource(project, entry):
     name, family, version, codename, deprecated = entry
     body = {
         "kind": "compute#image",
-        "id": str(zlib.crc32(name.encode()) + 700000000000),
+        "id": image_id(name),
         "creationTimestamp": "2026-11-11T00:00:00.000-08:00",
         "name": name,
         "description": "Debian, Debian GNU/Linux, %d (%s), amd64 built on %s" % (

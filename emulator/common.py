@@ -9,6 +9,7 @@ from . import catalog, util
 from .errors import ApiError, invalid, not_found
 from .filters import compile_filter
 from .ops import new_operation
+from .state import public
 
 
 MAX_RESULTS = 500
@@ -192,19 +193,41 @@ class ComputeBase:
                                        self.sync if sync is None else sync, on_error)
 
     @staticmethod
-    def _aggregate(kind, field, self_path, page, token, zone_of):
-        items = {}
-        for zone in catalog.ZONE_ORDER:
-            rows = [row for row in page if zone_of(row) == zone]
-            scope = "zones/" + zone
-            if rows:
-                items[scope] = {field: rows}
-            else:
-                items[scope] = {"warning": {
-                    "code": "NO_RESULTS_ON_PAGE",
-                    "message": "There are no results for scope '%s' on this page." % scope,
-                    "data": [{"key": "scope", "value": scope}]}}
-        body = {"kind": kind, "id": self_path, "items": items, "selfLink": util.link(self_path)}
-        if token:
-            body["nextPageToken"] = token
-        return body
+    def _aggregate(kind, field, self_path, page, token, zone_of, scopes=None):
+        """An aggregated list body: every scope (``zones/Z`` by default; ``scopes`` lists them
+        in order) with its rows of this page, or Google's ``NO_RESULTS_ON_PAGE`` warning."""
+        return aggregate_body(kind, field, self_path, page, token,
+                              lambda row: "zones/" + zone_of(row) if scopes is None
+                              else zone_of(row),
+                              scopes or ["zones/" + z for z in catalog.ZONE_ORDER])
+
+
+def aggregate_body(kind, field, self_path, page, token, scope_of, scopes):
+    items = {}
+    for scope in scopes:
+        rows = [row for row in page if scope_of(row) == scope]
+        if rows:
+            items[scope] = {field: rows}
+        else:
+            items[scope] = {"warning": {
+                "code": "NO_RESULTS_ON_PAGE",
+                "message": "There are no results for scope '%s' on this page." % scope,
+                "data": [{"key": "scope", "value": scope}]}}
+    body = {"kind": kind, "id": self_path, "items": items, "selfLink": util.link(self_path)}
+    if token:
+        body["nextPageToken"] = token
+    return body
+
+
+def published(resource):
+    """What a client sees: no private ``_`` keys and, as Google answers, no empty optional
+    fields (``labels: {}``, ``description: ""``, empty ``metadata.items``/``tags.items``);
+    the fingerprints stay."""
+    body = public(resource)
+    for key in ("labels", "description"):
+        if key in body and body[key] in ({}, "", None):
+            del body[key]
+    for key in ("metadata", "tags"):
+        if isinstance(body.get(key), dict) and not body[key].get("items"):
+            body[key].pop("items", None)
+    return body

@@ -1,7 +1,7 @@
 """Disks: read-only views of the instances' boot disks."""
 
-from . import util
-from .common import SHARED_FEATURES, list_body, paginate
+from . import catalog, util
+from .common import SHARED_FEATURES, aggregate_body, list_body, paginate
 from .errors import not_found
 
 
@@ -16,6 +16,19 @@ class DisksMixin:
         page, token = paginate(items, req.query, lambda d: [d["name"]])
         return 200, list_body("compute#diskList", "projects/%s/zones/%s/disks" % (project, zone),
                               page, token)
+
+    def aggregated_disks(self, req, project):
+        """Zonal disks by zone; the regions' scopes (regional disks) are always empty."""
+        scopes = (["regions/" + r for r in sorted(catalog.REGIONS)]
+                  + ["zones/" + z for z in catalog.ZONE_ORDER])
+        with self.store.lock:
+            proj = self.project(project)
+            rows = [self._disk(proj, i) for z in proj["instances"].values() for i in z.values()]
+        page, token = paginate(rows, req.query,
+                               lambda d: [d["zone"].rsplit("/", 1)[1], d["name"]])
+        return 200, aggregate_body("compute#diskAggregatedList", "disks",
+                                   "projects/%s/aggregated/disks" % project, page, token,
+                                   lambda d: "zones/" + d["zone"].rsplit("/", 1)[1], scopes)
 
     def get_disk(self, req, project, zone, name):
         with self.store.lock:
@@ -37,6 +50,8 @@ class DisksMixin:
             inst["creationTimestamp"], "name": disk["name"], "sizeGb": disk["sizeGb"],
             "zone": inst["zone"], "status": "READY", "selfLink": util.link(path),
             "sourceImage": util.link("projects/%s/global/images/%s" % (image_project, image)),
+            "sourceImageId": catalog.image_id(image),
+            "lastAttachTimestamp": inst["creationTimestamp"],
             "type": util.link("projects/%s/zones/%s/diskTypes/%s"
                               % (proj["projectId"], zone, disk["type"])),
             "licenses": inst["disks"][0].get("licenses", []),

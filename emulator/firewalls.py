@@ -3,9 +3,8 @@
 import re
 
 from . import util
-from .common import list_body, paginate
+from .common import list_body, paginate, published
 from .errors import already_exists, invalid, not_found
-from .state import public
 
 
 class FirewallsMixin:
@@ -108,7 +107,7 @@ class FirewallsMixin:
     def list_firewalls(self, req, project):
         with self.store.lock:
             self.project(project)
-            items = [public(fw) for fw in self._firewalls(project).values()]
+            items = [published(fw) for fw in self._firewalls(project).values()]
         page, token = paginate(items, req.query, lambda f: [f["name"]])
         return 200, list_body("compute#firewallList", "projects/%s/global/firewalls" % project,
                               page, token)
@@ -119,7 +118,7 @@ class FirewallsMixin:
             fw = self._firewalls(project).get(name)
             if fw is None:
                 raise not_found("projects/%s/global/firewalls/%s" % (project, name))
-            return 200, public(fw)
+            return 200, published(fw)
 
     def insert_firewall(self, req, project):
         with self.store.lock:

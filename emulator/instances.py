@@ -1,13 +1,13 @@
 """Instances: reads, insert, state changes, set* methods."""
 
 import copy
+import ipaddress
 
 from . import catalog, util
-from .common import (DISK_TYPES, SHARED_FEATURES, list_body, paginate, validate_labels,
-                     validate_metadata_items, validate_tags)
+from .common import (DISK_TYPES, SHARED_FEATURES, list_body, paginate, published,
+                     validate_labels, validate_metadata_items, validate_tags)
 from .errors import ApiError, already_exists, condition_not_met, invalid, not_found, not_ready
 from .ops import OperationFailed, new_operation
-from .state import public
 
 
 class InstancesMixin:
@@ -24,14 +24,14 @@ class InstancesMixin:
         with self.store.lock:
             proj = self.project(project)
             self.zone(zone)
-            return 200, public(self._instance(proj, zone, name))
+            return 200, published(self._instance(proj, zone, name))
 
     def list_instances(self, req, project, zone):
         with self.store.lock:
             proj = self.project(project)
             self.zone(zone)
             items = list(proj["instances"].get(zone, {}).values())
-            page, token = paginate(items, req.query, lambda i: [i["name"]], public)
+            page, token = paginate(items, req.query, lambda i: [i["name"]], published)
         return 200, list_body("compute#instanceList", "projects/%s/zones/%s/instances"
                               % (project, zone), page, token)
 
@@ -40,7 +40,7 @@ class InstancesMixin:
             proj = self.project(project)
             rows = [i for z in proj["instances"].values() for i in z.values()]
             page, token = paginate(rows, req.query,
-                                   lambda i: [i["zone"].rsplit("/", 1)[1], i["name"]], public)
+                                   lambda i: [i["zone"].rsplit("/", 1)[1], i["name"]], published)
         return 200, self._aggregate("compute#instanceAggregatedList", "instances",
                                     "projects/%s/aggregated/instances" % project, page, token,
                                     lambda i: i["zone"].rsplit("/", 1)[1])
@@ -154,14 +154,9 @@ class InstancesMixin:
         with self.store.lock:
             counters = self.store.meta["next_ip"]
             counters[region] = counters.get(region, 1) + 1
-            host = counters[region]
-            # External addresses are unique across regions, from 198.18.0.0/15 (RFC 2544:
-            # reserved for benchmarks, never routed on the internet): the memory backend's VMs
-            # are not reachable and must not look like someone's public address.
-            nat_serial = self.store.meta.get("next_nat", 0) + 1
-            self.store.meta["next_nat"] = nat_serial
-            internal_ip = self._subnet_cidr(region).replace("0.0/20", "%d.%d" % (
-                host // 254, host % 254 + 1))
+            # The region's auto mode range: .0 is the network, .1 the gateway, then VMs.
+            subnet = ipaddress.ip_network(self._subnet_cidr(region))
+            internal_ip = str(subnet[2 + (counters[region] - 2) % (subnet.num_addresses - 4)])
         inst_id = util.new_id()
         path = "projects/%s/zones/%s/instances/%s" % (project, zone, body["name"])
         nic_out = {
@@ -174,12 +169,14 @@ class InstancesMixin:
         }
         if nic.get("accessConfigs"):
             access = nic["accessConfigs"][0]
+            # A natIP in the request is a reserved (static) address: it stays through stop
+            # and start. Otherwise the address is ephemeral (released on stop).
             nic_out["accessConfigs"] = [{
                 "kind": "compute#accessConfig", "type": "ONE_TO_ONE_NAT",
                 "name": access.get("name", "External NAT"),
-                "natIP": access.get("natIP") or "198.%d.%d.%d" % (
-                    18 + nat_serial // 65536 % 2, nat_serial // 256 % 256, nat_serial % 256),
-                "networkTier": access.get("networkTier", "PREMIUM")}]
+                "natIP": access.get("natIP") or self._ephemeral_ip(),
+                "networkTier": access.get("networkTier", "PREMIUM"),
+                "_static": bool(access.get("natIP"))}]
         licenses = ["https://www.googleapis.com/compute/v1/projects/debian-cloud/global/"
                     "licenses/debian-%s-%s" % (image[2], image[3])]
         service_accounts = body.get("serviceAccounts")
@@ -228,6 +225,12 @@ class InstancesMixin:
             "shieldedInstanceConfig": {"enableSecureBoot": False, "enableVtpm": True,
                                        "enableIntegrityMonitoring": True},
             "shieldedInstanceIntegrityPolicy": {"updateAutoLearnPolicy": True},
+            "reservationAffinity": body.get("reservationAffinity") or {
+                "consumeReservationType": "ANY_RESERVATION"},
+            "displayDevice": {"enableDisplay": bool((body.get("displayDevice") or {})
+                                                    .get("enableDisplay", False))},
+            "keyRevocationActionType": body.get("keyRevocationActionType") or "NONE",
+            "satisfiesPzi": True,
             "fingerprint": util.fingerprint([inst_id, 0]),
             "_disk": {"name": params.get("diskName") or body["name"], "id": util.new_id(),
                       "sizeGb": str(size), "type": disk_type, "image": [image_project, image[0]],
@@ -238,6 +241,15 @@ class InstancesMixin:
         if body.get("hostname"):
             inst["hostname"] = body["hostname"]
         return inst
+
+    def _ephemeral_ip(self):
+        """A new ephemeral external address (memory backend), unique across regions, from
+        198.18.0.0/15 (RFC 2544: reserved for benchmarks, never routed on the internet): the
+        memory backend's VMs are not reachable and must not look like someone's address."""
+        with self.store.lock:
+            serial = self.store.meta.get("next_nat", 0) + 1
+            self.store.meta["next_nat"] = serial
+        return "198.%d.%d.%d" % (18 + serial // 65536 % 2, serial // 256 % 256, serial % 256)
 
     # -- instances: state changes ----------------------------------------------------------
     def _get(self, key):
@@ -276,12 +288,21 @@ class InstancesMixin:
                     inst["networkInterfaces"][0]["networkIP"] = value
                 else:
                     inst[field] = value
+            access_configs = inst["networkInterfaces"][0].get("accessConfigs", [])
             if started:
                 inst["lastStartTimestamp"] = util.timestamp()
                 inst["cpuPlatform"] = "Intel Broadwell"
+                for access in access_configs:
+                    if not access.get("natIP"):
+                        access["natIP"] = self._ephemeral_ip()
             if stopped:
                 inst["lastStopTimestamp"] = util.timestamp()
                 inst["cpuPlatform"] = "Unknown CPU Platform"
+                # Google releases an ephemeral external address on stop (the access config
+                # stays, without natIP) and hands out a new one on start.
+                for access in access_configs:
+                    if not access.get("_static"):
+                        access.pop("natIP", None)
             self._refingerprint(inst)
             self.store.touch()
             return copy.deepcopy(inst)

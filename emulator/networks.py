@@ -1,7 +1,7 @@
 """The ``default`` auto-mode network and its subnetworks."""
 
 from . import catalog, util
-from .common import list_body, paginate
+from .common import aggregate_body, list_body, paginate
 from .errors import not_found
 
 
@@ -12,7 +12,7 @@ class NetworksMixin:
         proj = self.store.projects[project]
         return {
             "kind": "compute#network", "id": str(int(proj["computeId"]) // 3),
-            "creationTimestamp": proj["createTime"].replace("Z", "")[:23] + "-08:00",
+            "creationTimestamp": util.from_zulu(proj["createTime"]),
             "name": "default", "description": "Default network for the project",
             "selfLink": util.link("projects/%s/global/networks/default" % project),
             "autoCreateSubnetworks": True,
@@ -39,17 +39,13 @@ class NetworksMixin:
 
     @staticmethod
     def _subnet_cidr(region):
-        return "10.%d.0.0/20" % (128 + 2 * sorted(catalog.REGIONS).index(region))
+        return catalog.AUTO_SUBNETS[region]
 
-    def get_subnetwork(self, req, project, region, name):
-        with self.store.lock:
-            self.project(project)
-        self.region(region)
-        if name != "default":
-            raise not_found("projects/%s/regions/%s/subnetworks/%s" % (project, region, name))
+    def _subnetwork(self, project, region):
         cidr = self._subnet_cidr(region)
-        return 200, {
+        return {
             "kind": "compute#subnetwork", "id": str(3000 + sorted(catalog.REGIONS).index(region)),
+            "creationTimestamp": self._network(project)["creationTimestamp"],
             "name": "default", "network": util.link("projects/%s/global/networks/default"
                                                     % project),
             "ipCidrRange": cidr, "gatewayAddress": cidr.replace(".0/20", ".1"),
@@ -58,3 +54,32 @@ class NetworksMixin:
                                   % (project, region)),
             "privateIpGoogleAccess": False, "stackType": "IPV4_ONLY", "purpose": "PRIVATE",
             "fingerprint": util.fingerprint(region)}
+
+    def get_subnetwork(self, req, project, region, name):
+        with self.store.lock:
+            self.project(project)
+            self.region(region)
+            if name != "default":
+                raise not_found("projects/%s/regions/%s/subnetworks/%s"
+                                % (project, region, name))
+            return 200, self._subnetwork(project, region)
+
+    def list_subnetworks(self, req, project, region):
+        with self.store.lock:
+            self.project(project)
+            self.region(region)
+            items = [self._subnetwork(project, region)]
+        page, token = paginate(items, req.query, lambda s: [s["name"]])
+        return 200, list_body("compute#subnetworkList", "projects/%s/regions/%s/subnetworks"
+                              % (project, region), page, token)
+
+    def aggregated_subnetworks(self, req, project):
+        regions = sorted(catalog.REGIONS)
+        with self.store.lock:
+            self.project(project)
+            rows = [self._subnetwork(project, r) for r in regions]
+        page, token = paginate(rows, req.query, lambda s: [s["region"], s["name"]])
+        return 200, aggregate_body("compute#subnetworkAggregatedList", "subnetworks",
+                                   "projects/%s/aggregated/subnetworks" % project, page, token,
+                                   lambda s: "regions/" + s["region"].rsplit("/", 1)[1],
+                                   ["regions/" + r for r in regions])

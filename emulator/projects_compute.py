@@ -15,7 +15,7 @@ class ProjectsMixin:
             proj = self.project(project)
             return 200, {
                 "kind": "compute#project", "id": proj["computeId"],
-                "creationTimestamp": util.timestamp(), "name": project,
+                "creationTimestamp": util.from_zulu(proj["createTime"]), "name": project,
                 "commonInstanceMetadata": copy.deepcopy(proj["metadata"]),
                 "quotas": [{"metric": "CPUS_ALL_REGIONS", "limit": 32.0, "usage": 0.0}],
                 "selfLink": util.link("projects/%s" % project),

@@ -13,19 +13,23 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from .apis import Apis
 from .auth import TokenError
+from .batch import Batch
 from .compute import Compute
 from .consistency import COMPUTE, Consistency
 from .errors import ApiError, invalid_token, unauthenticated
 from .guest_attributes import GuestAttributes
 from .ops import Runner
+from .raw import NoSuchUrl, RawBody
 
 LOG = logging.getLogger("emulator.server")
 
 P = r"(?P<project>[^/]+)"
 Z = r"(?P<zone>[^/]+)"
 N = r"(?P<name>[^/]+)"
+R = r"/regions/(?P<region>[^/]+)"
 C = r"/compute/v1/projects/" + P
-READ_POSTS = re.compile(r"(/wait|:getIamPolicy|:testIamPermissions|:search)$")
+# Not writes themselves (a batch's parts are logged one by one, see batch.py).
+READ_POSTS = re.compile(r"(/wait|:getIamPolicy|:testIamPermissions|:search)$|^/batch/")
 # Query parameters that carry credentials: never written to the request log.
 SECRET_PARAMS = ("access_token", "assertion", "client_secret", "code", "id_token", "key",
                  "password", "refresh_token", "token")
@@ -214,6 +218,7 @@ class Emulator:
         table = [
             # (method, pattern, api, handler, idempotent-by-requestId)
             ("POST", r"/token", "oauth2", self.token, False),
+            ("POST", r"/batch/compute/v1", "batch", Batch(self), False),
             ("POST", r"/oauth2/v4/token", "oauth2", self.token, False),
             ("GET", C, "compute", c.get_project, False),
             ("POST", C + r"/setCommonInstanceMetadata", "compute", c.set_common_metadata, True),
@@ -223,6 +228,16 @@ class Emulator:
             ("GET", C + r"/regions/(?P<region>[^/]+)", "compute", c.get_region, False),
             ("GET", C + r"/regions/(?P<region>[^/]+)/subnetworks/" + N, "compute",
              c.get_subnetwork, False),
+            ("GET", C + r"/regions/(?P<region>[^/]+)/subnetworks", "compute",
+             c.list_subnetworks, False),
+            ("GET", C + r"/aggregated/subnetworks", "compute", c.aggregated_subnetworks, False),
+            ("GET", C + r"/aggregated/disks", "compute", c.aggregated_disks, False),
+            ("GET", C + r"/aggregated/operations", "compute", c.aggregated_operations, False),
+            ("GET", C + R + r"/operations", "compute", c.list_operations, False),
+            ("GET", C + R + r"/operations/" + N, "compute", c.get_operation, False),
+            ("DELETE", C + R + r"/operations/" + N, "compute", c.delete_operation, False),
+            ("POST", C + R + r"/operations/" + N + r"/wait", "compute", c.wait_operation,
+             False),
             ("GET", C + r"/zones/" + Z + r"/machineTypes", "compute", c.list_machine_types,
              False),
             ("GET", C + r"/zones/" + Z + r"/machineTypes/" + N, "compute", c.get_machine_type,
@@ -365,11 +380,7 @@ class Emulator:
                 seen_path = True
                 if verb == method:
                     return api, handler, found.groupdict(), idem
-        if seen_path:
-            raise ApiError(405, "httpMethodNotAllowed", "HTTP method %s is not supported by "
-                           "this URL" % method, status="METHOD_NOT_ALLOWED")
-        raise ApiError(404, "notFound", "The requested URL %s was not found on this server."
-                       % path)
+        raise NoSuchUrl(405 if seen_path else 404, method, path)  # Google's HTML page
 
     @staticmethod
     def api_of(path):
@@ -410,6 +421,8 @@ class Emulator:
                 if kind == "oauth2":
                     body = {k: v[0] for k, v in urllib.parse.parse_qs(
                         raw_body.decode("utf-8", "replace")).items()}
+                elif kind == "batch":  # multipart/mixed, see batch.py
+                    body = (headers.get("Content-Type"), raw_body, headers)
                 else:
                     try:
                         body = json.loads(raw_body)
@@ -442,6 +455,8 @@ class Emulator:
             return status, answer, faulted
         except ApiError as exc:
             return exc.code, exc.body(), None
+        except NoSuchUrl as exc:
+            return exc.code, exc.page(), None
         except Exception as exc:  # pylint: disable=broad-except
             LOG.exception("unhandled error for %s %s", method, path)
             return 500, ApiError(500, "backendError", "Internal error: %s" % exc).body(), None
@@ -595,7 +610,11 @@ class Handler(BaseHTTPRequestHandler):
         raw = self._read_body()
         emulator = self.server.emulator
         status, body, faulted = emulator.handle(self.command, self.path, self.headers, raw)
-        data = b"" if body is None else json.dumps(body, separators=(",", ":")).encode()
+        content_type = "application/json; charset=UTF-8"
+        if isinstance(body, RawBody):
+            content_type, data = body.content_type, body.data
+        else:
+            data = b"" if body is None else json.dumps(body, separators=(",", ":")).encode()
         parsed = urllib.parse.urlsplit(self.path)
         path = urllib.parse.unquote(parsed.path)
         # Logged before answering: a client that got its answer finds its line in the log.
@@ -606,7 +625,7 @@ class Handler(BaseHTTPRequestHandler):
             "faulted": faulted, "ms": round((time.time() - started) * 1000, 2)})
         self.send_response(status)
         if body is not None:
-            self.send_header("Content-Type", "application/json; charset=UTF-8")
+            self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
         if status == 429:
             self.send_header("Retry-After", "1")

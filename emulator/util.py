@@ -33,6 +33,15 @@ def timestamp(when=None):
     return dt.strftime("%Y-%m-%dT%H:%M:%S.") + "%03d-08:00" % (dt.microsecond // 1000)
 
 
+def from_zulu(text):
+    """A Resource Manager time (``2026-12-04T11:27:00.123456Z``) as Compute writes it."""
+    try:
+        parsed = datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ")
+    except (TypeError, ValueError):
+        return timestamp()
+    return timestamp(parsed.replace(tzinfo=timezone.utc).timestamp())
+
+
 def zulu(when=None):
     """RFC 3339 in UTC with a Z suffix (Resource Manager, Service Usage, IAM)."""
     dt = datetime.fromtimestamp(time.time() if when is None else when, timezone.utc)

@@ -67,3 +67,57 @@ def test_fingerprint_encodings():
     assert not util.same_fingerprint("", value)
     assert not util.same_fingerprint(None, value)
     assert not util.same_fingerprint(util.fingerprint({"a": 2}), value)
+
+
+def test_compute_times_from_resource_manager_times():
+    assert util.from_zulu("2026-12-04T11:27:00.123456Z") == "2026-12-04T03:27:00.123-08:00"
+    assert util.from_zulu("2026-01-01T05:00:00.000000Z") == "2025-12-31T21:00:00.000-08:00"
+
+
+def test_auto_mode_subnets_cover_every_region_without_overlap():
+    import ipaddress  # pylint: disable=import-outside-toplevel
+    assert set(catalog.AUTO_SUBNETS) == set(catalog.REGIONS)
+    ranges = [ipaddress.ip_network(c) for c in catalog.AUTO_SUBNETS.values()]
+    assert all(r.prefixlen == 20 and r.subnet_of(ipaddress.ip_network("10.128.0.0/9"))
+               for r in ranges)
+    assert not any(a.overlaps(b) for i, a in enumerate(ranges) for b in ranges[i + 1:])
+    assert catalog.AUTO_SUBNETS["us-central1"] == "10.128.0.0/20"
+    assert catalog.AUTO_SUBNETS["europe-west1"] == "10.132.0.0/20"
+    assert catalog.AUTO_SUBNETS["us-east1"] == "10.142.0.0/20"
+
+
+def test_published_resources_leave_empty_fields_out():
+    from emulator.common import published  # pylint: disable=import-outside-toplevel
+    stored = {"name": "a", "labels": {}, "description": "", "_disk": {"x": 1},
+              "metadata": {"fingerprint": "f1", "items": []}, "tags": {"fingerprint": "f2"},
+              "labelFingerprint": "f3", "networkInterfaces": [{"accessConfigs": [
+                  {"type": "ONE_TO_ONE_NAT", "_static": False}]}]}
+    assert published(stored) == {
+        "name": "a", "metadata": {"fingerprint": "f1"}, "tags": {"fingerprint": "f2"},
+        "labelFingerprint": "f3", "networkInterfaces": [{"accessConfigs": [
+            {"type": "ONE_TO_ONE_NAT"}]}]}
+    full = {"labels": {"a": "b"}, "description": "d", "metadata": {"items": [{"key": "k"}]}}
+    assert published(full) == full
+    assert stored["labels"] == {} and stored["metadata"]["items"] == []   # not changed
+
+
+def test_batch_parts_are_parsed_like_apitools_writes_them():
+    from emulator.batch import parse_parts  # pylint: disable=import-outside-toplevel
+    from emulator.errors import ApiError  # pylint: disable=import-outside-toplevel
+    body = ("--===1==\nContent-Type: application/http\nMIME-Version: 1.0\n"
+            "Content-Transfer-Encoding: binary\nContent-ID: <abc+1>\n\n"
+            "POST /compute/v1/projects/p/zones/z/instances?alt=json HTTP/1.1\n"
+            "Content-Type: application/json\nMIME-Version: 1.0\ncontent-length: 13\n"
+            "Host: compute.googleapis.com\n\n{\"name\": \"a\"}\n"
+            "--===1==\nContent-Type: application/http\nContent-ID: <abc+2>\n\n"
+            "DELETE /compute/v1/projects/p/zones/z/instances/b?alt=json HTTP/1.1\n\n\n"
+            "--===1==--\n").encode()
+    parts = parse_parts('multipart/mixed; boundary="===1=="', body)
+    assert [(p[0], p[1], p[2]) for p in parts] == [
+        ("<abc+1>", "POST", "/compute/v1/projects/p/zones/z/instances?alt=json"),
+        ("<abc+2>", "DELETE", "/compute/v1/projects/p/zones/z/instances/b?alt=json")]
+    assert parts[0][4].strip() == b'{"name": "a"}' and parts[1][4] == b""
+    assert parts[0][3]["Host"] == "compute.googleapis.com"
+    for content_type in ("application/json", None):
+        with pytest.raises(ApiError):
+            parse_parts(content_type, body)
