@@ -28,6 +28,8 @@ LOG = logging.getLogger("emulator.docker")
 
 LABEL = "org.openclaw-gcp.emulator"
 STATE_LABEL = "org.openclaw-gcp.emulator.state"
+# Where the owning emulator keeps its state: named in the message when a leftover is in the way.
+STATE_DIR_LABEL = "org.openclaw-gcp.emulator.state-dir"
 FIRST_LOOPBACK = 10
 BOOT_TIMEOUT = 120
 SSH_TIMEOUT = 60
@@ -243,11 +245,18 @@ class DockerBackend:
             stale = self._container(cname)
             if stale is not None:
                 if stale.labels.get(STATE_LABEL) != self.state:
-                    raise OperationFailed("RESOURCE_ALREADY_EXISTS", "Container %s belongs to "
-                                          "another emulator." % cname, 409)
+                    owner = stale.labels.get(STATE_DIR_LABEL)
+                    raise OperationFailed(
+                        "RESOURCE_ALREADY_EXISTS",
+                        "Container %s belongs to another emulator (%s). Stop that emulator and delete its "
+                        "instance (for the demo: make demo-clean), or, if it is a leftover, remove it with "
+                        "docker rm -f %s && docker volume rm %s-docker." % (
+                            cname, ("state directory %s" % owner) if owner else "an older emulator",
+                            cname, cname), 409)
                 stale.remove(force=True, v=True)
             memory, quota = machine_limits(inst)
-            labels = {LABEL: "1", STATE_LABEL: self.state, LABEL + ".project": project,
+            labels = {LABEL: "1", STATE_LABEL: self.state, STATE_DIR_LABEL: os.path.abspath(self.state_dir),
+                      LABEL + ".project": project,
                       LABEL + ".zone": zone, LABEL + ".instance": name}
             volume = cname + "-docker"
             try:
