@@ -210,10 +210,10 @@ def test_a_busy_instance_is_not_ready(tmp_path):
         assert stopped.status_code == 200, stopped.text
         # propagation_delay 0 turns it off: a second call meets the running stop and passes.
         emu.set_propagation_delay(0)
-        assert session.post(compute(emu, "zones/%s/instances/busy/setMetadata" % ZONE), json={
-            "items": [], "fingerprint": session.get(compute(
-                emu, "zones/%s/instances/busy" % ZONE)).json()["metadata"]["fingerprint"]}
-            ).status_code == 200
+        fingerprint = session.get(compute(emu, "zones/%s/instances/busy" % ZONE)).json()["metadata"]["fingerprint"]
+        answer = session.post(compute(emu, "zones/%s/instances/busy/setMetadata" % ZONE),
+                              json={"items": [], "fingerprint": fingerprint})
+        assert answer.status_code == 200
 
 
 def test_admin_and_command_line(emu):

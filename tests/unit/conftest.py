@@ -31,16 +31,14 @@ if not any(p.rstrip('/').endswith(os.path.join('.cache', 'collections')) for p i
 if HERE not in sys.path:
     sys.path.insert(0, HERE)
 
-from fake_gcp import FakeGoogle, run_module  # noqa: E402  pylint: disable=wrong-import-position
+from fake_gcp import OVERRIDE_VARS, FakeGoogle, run_module  # noqa: E402  pylint: disable=wrong-import-position
 
 
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch):
     """The shared options fall back to GCP_* variables: keep the caller's out of the tests."""
     for name in ('GCP_PROJECT', 'GCP_AUTH_KIND', 'GCP_SERVICE_ACCOUNT_FILE', 'GCP_SERVICE_ACCOUNT_CONTENTS',
-                 'GCP_ACCESS_TOKEN', 'GCP_SCOPES', 'GOOGLE_CLOUD_UNIVERSE_DOMAIN', 'CLOUDSDK_CORE_UNIVERSE_DOMAIN') + tuple(
-            'CLOUDSDK_API_ENDPOINT_OVERRIDES_%s' % s.upper() for s in ('compute', 'serviceusage', 'iam', 'cloudresourcemanager',
-                                                                     'cloudbilling')):
+                 'GCP_ACCESS_TOKEN', 'GCP_SCOPES', 'GOOGLE_CLOUD_UNIVERSE_DOMAIN', 'CLOUDSDK_CORE_UNIVERSE_DOMAIN') + OVERRIDE_VARS:
         monkeypatch.delenv(name, raising=False)
 
 

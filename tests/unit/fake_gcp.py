@@ -25,6 +25,9 @@ from ansible.module_utils import basic
 from ansible.module_utils.testing import patch_module_args
 
 ENDPOINT = 'http://fake.invalid'
+# gcloud's endpoint override variables, which the client reads: kept out of the tests' environment
+OVERRIDE_VARS = tuple('CLOUDSDK_API_ENDPOINT_OVERRIDES_%s' % s.upper()
+                      for s in ('compute', 'serviceusage', 'iam', 'cloudresourcemanager', 'cloudbilling'))
 
 
 def layout(endpoint):
@@ -33,6 +36,8 @@ def layout(endpoint):
     return {'compute': endpoint + '/compute/v1/', 'serviceusage': endpoint + '/serviceusage/',
             'iam': endpoint + '/iam/', 'cloudresourcemanager': endpoint + '/cloudresourcemanager/',
             'cloudbilling': endpoint + '/cloudbilling/'}
+
+
 GOOGLE = 'https://www.googleapis.com/compute/v1/'
 
 

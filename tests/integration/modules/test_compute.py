@@ -67,8 +67,8 @@ def test_faults_and_lost_responses_do_not_fail_or_duplicate(emulator, runner):
         {'name': 'update', 'loop': names, 'openclaw.gcp.compute_instance': {
             'name': '{{ item }}', 'zone': ZONE, 'machine_type': 'e2-small', 'allow_stopping_for_update': True,
             'labels': {'app': 'openclaw', 'drill': 'faults', 'size': 'small'}, 'metadata': {'note': 'resized'}}},
-        {'name': 'list after update', 'openclaw.gcp.compute_instance_info': {'labels': {'drill': 'faults'},
-                                                                              'show_metadata': ['note']}},
+        {'name': 'list after update', 'openclaw.gcp.compute_instance_info': {
+            'labels': {'drill': 'faults'}, 'show_metadata': ['note']}},
         {'name': 'delete', 'loop': names, 'openclaw.gcp.compute_instance': {'name': '{{ item }}', 'zone': ZONE, 'state': 'absent'}},
         {'name': 'list after delete', 'openclaw.gcp.compute_instance_info': {'labels': {'drill': 'faults'}}},
     ]

@@ -28,6 +28,7 @@ from ansible_collections.openclaw.gcp.plugins.inventory.compute import (
     pick_hostname,
     summarize_instance,
 )
+from fake_gcp import OVERRIDE_VARS
 
 GOOGLE = 'https://www.googleapis.com/compute/v1/'
 
@@ -81,9 +82,7 @@ def _reset_fake(monkeypatch):
     FakeClient.data = {}
     FakeClient.errors = []
     for name in ('GCP_PROJECT', 'GCP_AUTH_KIND', 'GCP_SERVICE_ACCOUNT_FILE', 'GCP_SERVICE_ACCOUNT_CONTENTS',
-                 'GCP_ACCESS_TOKEN', 'GCP_SCOPES', 'GOOGLE_CLOUD_UNIVERSE_DOMAIN', 'CLOUDSDK_CORE_UNIVERSE_DOMAIN') + tuple(
-            'CLOUDSDK_API_ENDPOINT_OVERRIDES_%s' % s.upper() for s in ('compute', 'serviceusage', 'iam', 'cloudresourcemanager',
-                                                                     'cloudbilling')):
+                 'GCP_ACCESS_TOKEN', 'GCP_SCOPES', 'GOOGLE_CLOUD_UNIVERSE_DOMAIN', 'CLOUDSDK_CORE_UNIVERSE_DOMAIN') + OVERRIDE_VARS:
         monkeypatch.delenv(name, raising=False)
 
 

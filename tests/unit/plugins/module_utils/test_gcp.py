@@ -592,7 +592,7 @@ def test_operation_ending_resource_not_ready_is_sent_again_with_a_new_request_id
 
 def test_concurrent_policy_change_rereads_and_retries():
     aborted = FakeResponse(*error(409, 'aborted', 'There were concurrent policy changes. Please retry the whole '
-                                              'read-modify-write with exponential backoff.', 'ABORTED'))
+                                  'read-modify-write with exponential backoff.', 'ABORTED'))
     client, session, dummy = make_client([aborted, aborted, ok({'etag': 'e3'})])
     fresh = []
     result = client.call('POST', 'cloudresourcemanager', 'projects/p:setIamPolicy', 'update', 'policy', body={'policy': {}},
