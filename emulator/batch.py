@@ -38,13 +38,13 @@ def parse_parts(content_type, raw):
         payload = part.get_payload(decode=False)
         if isinstance(payload, list):
             raise _bad("Nested batch requests are not supported.")
-        line, _, rest = payload.lstrip("\r\n").partition("\n")
+        line, dummy, rest = payload.lstrip("\r\n").partition("\n")
         words = line.strip().split(" ")
         if len(words) < 2:
             raise _bad("Failed to parse batch request, error: invalid request line %r." % line)
         inner = email.parser.Parser(policy=email.policy.compat32).parsestr(rest)
         body = inner.get_payload()
-        headers = {key: value for key, value in inner.items()}
+        headers = dict(inner.items())
         parts.append((part.get("Content-ID") or "", words[0].upper(), words[1], headers,
                       body.encode() if isinstance(body, str) and body.strip() else b""))
     if len(parts) > MAX_PARTS:

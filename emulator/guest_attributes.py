@@ -147,7 +147,7 @@ class GuestAttributes:
                 raise missing
             return 200, {"kind": "compute#guestAttributes", "variableKey": variable_key,
                          "variableValue": found[0]["value"], "selfLink": link}
-        namespace, _, key = query_path.partition("/")
+        namespace, dummy, key = query_path.partition("/")
         found = [i for i in items if not namespace or (
             i["namespace"] == namespace and (not key or i["key"] == key))]
         if not found:

@@ -161,7 +161,7 @@ def test_stale_etag_and_concurrent_changes(emu):
 
     emu.concurrent_iam_change(count=2)
     attempts = []
-    for _ in range(5):                      # a client's bounded read-modify-write loop
+    for dummy in range(5):                  # a client's bounded read-modify-write loop
         url, body = policy_with(session, emu, "v3", "user:retry@openclaw.example")
         answer = session.post(url, json=body)
         attempts.append(answer.status_code)

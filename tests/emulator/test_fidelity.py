@@ -78,7 +78,7 @@ def test_aggregated_shapes_pages_and_empty_scopes(memory_emu, tmp_path):
            "asia-east1-a", *IMAGE)
     base = "%s/compute/v1/projects/%s/aggregated/" % (memory_emu.endpoint, memory_emu.project)
     seen, token = [], ""
-    for _ in range(20):
+    for dummy in range(20):
         body = get_json(memory_emu, base + "disks?maxResults=2&returnPartialSuccess=true"
                         "&filter=name%20eq%20page-.%2A" + ("&pageToken=" + token if token else ""))
         assert body["kind"] == "compute#diskAggregatedList"
