@@ -45,7 +45,9 @@ def parse_parts(content_type, raw):
         inner = email.parser.Parser(policy=email.policy.compat32).parsestr(rest)
         body = inner.get_payload()
         headers = dict(inner.items())
-        parts.append((part.get("Content-ID") or "", words[0].upper(), words[1], headers,
+        target = urllib.parse.urlsplit(words[1])   # a path, or an absolute URL
+        path = target.path + ("?" + target.query if target.query else "")
+        parts.append((part.get("Content-ID") or "", words[0].upper(), path, headers,
                       body.encode() if isinstance(body, str) and body.strip() else b""))
     if len(parts) > MAX_PARTS:
         raise _bad("Too many requests in batch: %d (at most %d)." % (len(parts), MAX_PARTS))

@@ -221,13 +221,13 @@ def aggregate_body(kind, field, self_path, page, token, scope_of, scopes):
 
 def published(resource):
     """What a client sees: no private ``_`` keys and, as Google answers, no empty optional
-    fields (``labels: {}``, ``description: ""``, empty ``metadata.items``/``tags.items``);
-    the fingerprints stay."""
+    fields (``labels: {}``, ``description: ""``, empty ``items`` of ``metadata``, ``tags``,
+    ``commonInstanceMetadata``); the fingerprints stay."""
     body = public(resource)
     for key in ("labels", "description"):
         if key in body and body[key] in ({}, "", None):
             del body[key]
-    for key in ("metadata", "tags"):
+    for key in ("metadata", "tags", "commonInstanceMetadata"):
         if isinstance(body.get(key), dict) and not body[key].get("items"):
             body[key].pop("items", None)
     return body

@@ -3,7 +3,7 @@
 import copy
 
 from . import util
-from .common import validate_metadata_items
+from .common import published, validate_metadata_items
 from .errors import condition_not_met
 
 
@@ -13,7 +13,7 @@ class ProjectsMixin:
     def get_project(self, req, project):
         with self.store.lock:
             proj = self.project(project)
-            return 200, {
+            return 200, published({
                 "kind": "compute#project", "id": proj["computeId"],
                 "creationTimestamp": util.from_zulu(proj["createTime"]), "name": project,
                 "commonInstanceMetadata": copy.deepcopy(proj["metadata"]),
@@ -22,7 +22,7 @@ class ProjectsMixin:
                 "defaultServiceAccount": "%s-compute@developer.gserviceaccount.com"
                                          % proj["number"],
                 "xpnProjectStatus": "UNSPECIFIED_XPN_PROJECT_STATUS",
-                "defaultNetworkTier": "PREMIUM", "vmDnsSetting": "ZONAL_ONLY"}
+                "defaultNetworkTier": "PREMIUM", "vmDnsSetting": "ZONAL_ONLY"})
 
     def set_common_metadata(self, req, project):
         body = req.body or {}

@@ -194,6 +194,10 @@ def test_instances_carry_googles_fields_and_leave_empty_ones_out(memory_emu, tmp
     listed = json.loads(gcloud("compute", "instances", "list", "--format", "json",
                                "--filter", "name=bare-1"))
     assert "labels" not in listed[0] and "items" not in listed[0]["metadata"]
+    project = json.loads(gcloud("compute", "project-info", "describe", "--format", "json"))
+    assert "items" not in project["commonInstanceMetadata"] or \
+        project["commonInstanceMetadata"]["items"]
+    assert RFC3339.match(project["creationTimestamp"])
     rules = json.loads(gcloud("compute", "firewall-rules", "list", "--format", "json"))
     gcloud("compute", "firewall-rules", "create", "fw-bare", "--allow", "tcp:8080")
     rule = json.loads(gcloud("compute", "firewall-rules", "describe", "fw-bare",

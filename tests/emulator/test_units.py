@@ -110,7 +110,8 @@ def test_batch_parts_are_parsed_like_apitools_writes_them():
             "Content-Type: application/json\nMIME-Version: 1.0\ncontent-length: 13\n"
             "Host: compute.googleapis.com\n\n{\"name\": \"a\"}\n"
             "--===1==\nContent-Type: application/http\nContent-ID: <abc+2>\n\n"
-            "DELETE /compute/v1/projects/p/zones/z/instances/b?alt=json HTTP/1.1\n\n\n"
+            "DELETE https://compute.googleapis.com/compute/v1/projects/p/zones/z/instances/b"
+            "?alt=json HTTP/1.1\n\n\n"
             "--===1==--\n").encode()
     parts = parse_parts('multipart/mixed; boundary="===1=="', body)
     assert [(p[0], p[1], p[2]) for p in parts] == [
