@@ -59,11 +59,17 @@ def env_secrets(run):
 
 
 def credential_secrets(emu):
-    """{label: value}: each line of the service-account key's private key, the static access token."""
-    key = json.loads(Path(emu.key_file).read_text())
-    body = [line for line in key['private_key'].splitlines() if line and not line.startswith('-----')]
-    assert len(body) > 10, 'the service-account key has no PEM body'
-    found = dict(('private_key line %d' % number, line) for number, line in enumerate(body, 1) if len(line) >= 24)
+    """{label: value}: each line of the service-account keys' private keys, the static access token."""
+    found = {}
+    for key_file in sorted({emu.key_file, emu.google_key_file}):
+        if not Path(key_file).exists():
+            continue
+        key = json.loads(Path(key_file).read_text())
+        body = [line for line in key['private_key'].splitlines() if line and not line.startswith('-----')]
+        assert len(body) > 10, 'the service-account key %s has no PEM body' % key_file
+        found.update(('private_key line %d of %s' % (number, Path(key_file).name), line)
+                     for number, line in enumerate(body, 1) if len(line) >= 24)
+    assert found, 'no service-account key found in %s' % emu.state_dir
     token_file = Path(emu.token_file)
     if token_file.exists() and token_file.read_text().strip():
         found['access token in %s' % token_file.name] = token_file.read_text().strip()
