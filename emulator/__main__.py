@@ -73,6 +73,8 @@ def parse_args(argv=None):
     parser.add_argument("--enable-service", action="extend", nargs="+", default=[],
                         metavar="NAME", help="services enabled in the configured projects "
                         "besides the defaults (compute.googleapis.com is off unless named)")
+    parser.add_argument("--no-google-labels", action="store_true",
+                        help="do not add the goog-* label Google's agent policies put on new VMs")
     parser.add_argument("--log-level", default="WARNING", help="Python logging level")
     args = parser.parse_args(argv)
     if args.latency < 0:
@@ -120,7 +122,8 @@ def main(argv=None):
     faults = Faults(args.fault_rate, args.lost_rate, args.fault_seed, args.fault_budget)
     log = RequestLog(os.path.join(state_dir, "requests.jsonl"))
     emulator = Emulator(store, auth, backend, args.latency, faults, log, projects,
-                        propagation_delay=args.propagation_delay)
+                        propagation_delay=args.propagation_delay,
+                        google_labels=not args.no_google_labels)
     emulator.bootstrap(projects, args.enable_service)
     if loaded:
         backend.adopt(store)

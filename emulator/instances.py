@@ -10,6 +10,12 @@ from .errors import ApiError, already_exists, condition_not_met, invalid, not_fo
 from .ops import OperationFailed, new_operation
 
 
+# What Google itself puts on a new VM besides the caller's labels: the Ops Agent policy that the
+# Cloud console enables by default labels the VMs it manages. Clients must keep keys they do
+# not own (on by default; --no-google-labels turns it off).
+GOOGLE_LABELS = {"goog-ops-agent-policy": "v2-x86-template-1-4-0"}
+
+
 class InstancesMixin:
     """``instances``."""
 
@@ -147,6 +153,8 @@ class InstancesMixin:
             raise invalid("resource.networkInterfaces[0].network", nic["network"],
                           "The referenced network resource cannot be found.")
         labels = validate_labels(body.get("labels"), "resource.labels")
+        if getattr(self, "google_labels", False):
+            labels = dict(GOOGLE_LABELS, **labels)
         metadata = body.get("metadata") or {}
         items = validate_metadata_items(metadata.get("items"), "resource.metadata")
         tags = validate_tags((body.get("tags") or {}).get("items"), "resource.tags.items")

@@ -170,7 +170,7 @@ class Emulator:
     """Wires the APIs to routes; ``handle()`` is called by the HTTP handler for each request."""
 
     def __init__(self, store, auth, backend, latency, faults, log, projects,
-                 propagation_delay=0.0):
+                 propagation_delay=0.0, google_labels=True):
         self.store = store
         self.auth = auth
         self.backend = backend
@@ -180,6 +180,7 @@ class Emulator:
         self.runner = Runner(store)
         self.consistency = Consistency(store, propagation_delay)
         self.compute = Compute(store, self.runner, backend, latency)
+        self.compute.google_labels = google_labels
         self.apis = Apis(store, latency, compute_sa_hook=self.add_compute_sa,
                          consistency=self.consistency)
         self.guest = GuestAttributes(store, backend, self.consistency)

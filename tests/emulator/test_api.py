@@ -111,7 +111,9 @@ def test_instance_lifecycle(session, emu):
     assert inst["selfLink"] == ("https://www.googleapis.com/compute/v1/projects/%s/zones/%s/"
                                 "instances/life-1" % (PROJECT, ZONE))
     assert inst["machineType"].endswith("/machineTypes/e2-small")
-    assert inst["labels"] == {"env": "test"} and inst["tags"]["items"] == ["ssh"]
+    # the caller's labels, plus the one Google's agent policy puts on new VMs
+    assert inst["labels"] == {"env": "test", "goog-ops-agent-policy": "v2-x86-template-1-4-0"}
+    assert inst["tags"]["items"] == ["ssh"]
     assert inst["disks"][0]["diskSizeGb"] == "20" and inst["disks"][0]["boot"] is True
     nic = inst["networkInterfaces"][0]
     assert nic["networkIP"].startswith("10.") and nic["accessConfigs"][0]["natIP"]

@@ -171,6 +171,9 @@ def describe_in(gcloud, name, zone):
 def test_instances_carry_googles_fields_and_leave_empty_ones_out(memory_emu, tmp_path):
     gcloud = gcloud_runner(memory_emu, tmp_path)
     gcloud("compute", "instances", "create", "bare-1", "--zone", ZONE, *IMAGE)
+    # Google's own label is the only one; once removed, the empty labels are left out too
+    assert describe(gcloud, "bare-1")["labels"] == {"goog-ops-agent-policy": "v2-x86-template-1-4-0"}
+    gcloud("compute", "instances", "remove-labels", "bare-1", "--zone", ZONE, "--labels", "goog-ops-agent-policy")
     bare = describe(gcloud, "bare-1")
     for field in ("labels", "description"):
         assert field not in bare, field

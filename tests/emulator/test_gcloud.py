@@ -51,7 +51,7 @@ def lifecycle(emu, config_dir, name, extra_create=()):
                                   "--format", "json"))
     assert described["status"] == "RUNNING"
     assert described["machineType"].endswith("/machineTypes/e2-small")
-    assert described["labels"] == {"env": "test", "team": "openclaw"}
+    assert described["labels"] == {"env": "test", "team": "openclaw", "goog-ops-agent-policy": "v2-x86-template-1-4-0"}
     gcloud("compute", "instances", "delete", name, *where, "--quiet")
     assert json.loads(gcloud("compute", "instances", "list", "--format", "json")) == []
     return described

@@ -118,7 +118,9 @@ def test_every_module_check_apply_check_apply(emulator, runner):
     assert apply1['service_account']['service_account']['email'] == DEPLOYER
     assert 'serviceAccount:' + DEPLOYER in apply1['project_iam_member']['members']
     assert [i['name'] for i in apply1['compute_instance_info']['instances']] == ['gw-int-1']
-    assert apply2['compute_instance_info']['instances'][0]['labels'] == {'app': 'openclaw', 'role': 'gateway'}
+    # the task's labels, and Google's own label kept (the re-runs above changed nothing)
+    assert apply2['compute_instance_info']['instances'][0]['labels'] == {
+        'app': 'openclaw', 'role': 'gateway', 'goog-ops-agent-policy': 'v2-x86-template-1-4-0'}
     assert check2['compute_instance']['instance']['machine_type'] == 'e2-small'
 
     # an unchanged instance costs exactly one GET of itself and nothing else
