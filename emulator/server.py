@@ -72,6 +72,9 @@ class Faults:
             self.seed = seed
             self.budget = None if budget is None or int(budget) < 0 else int(budget)
             self.rng = random.Random(seed)
+            # Lost answers have dice of their own, rolled once per applied write: how many writes
+            # lose their answer does not depend on how many reads (or waited-out refusals) came first.
+            self.lost_rng = random.Random(None if seed is None else "%s-lost" % seed)
             self.injected = 0
             self.lost = 0
 
@@ -92,7 +95,7 @@ class Faults:
         with self.lock:
             if self.lost_rate <= 0 or (self.budget is not None and self.budget <= 0):
                 return False
-            if self.rng.random() >= self.lost_rate:
+            if self.lost_rng.random() >= self.lost_rate:
                 return False
             if self.budget is not None:
                 self.budget -= 1
