@@ -1,17 +1,22 @@
 #!/usr/bin/env bash
-# make test: every suite, in order of cost. Each suite prints its own summary; the run goes on
-# after a failing suite (so one report shows everything) and exits non-zero if any failed.
+# make test: every suite. Each suite prints its own summary; the run goes on after a failing
+# suite (so one report shows everything) and exits non-zero if any failed.
 #   lint         yamllint, ansible-lint, ansible-test sanity          (scripts/lint.sh)
 #   unit         pytest tests/unit                                   (no network, no Docker)
 #   collection   pytest tests/collection: build, install, ansible-doc
 #   emulator     pytest tests/emulator: the emulator, incl. real gcloud and docker-backed VMs
 #   integration  pytest tests/integration: modules and inventory against the emulator
+#   drills       pytest tests/drills: fault drills (transient errors, lost responses, bad input)
 #   molecule     molecule test -s default: roles on Debian 12/13 containers with a real gateway
 #   memory       molecule test -s memory: the memory drill, the same in a 1 GiB VM (alone: a
 #                thrashing VM next to the others would stall the whole machine)
-#   drills       pytest tests/drills: fault drills (transient errors, lost responses, bad input)
 #   e2e          pytest tests/e2e: site.yml, resize.yml on two emulated gateways
-# Select suites: scripts/test.sh unit integration   (or OPENCLAW_GCP_TEST_SUITES="unit e2e")
+# The first six share no state (each starts its own emulators, with their own names and
+# temporary directories) and mostly wait on Google-like delays: they run at the same time, each
+# into its own log, printed in order when they are done. The Docker-heavy suites run after
+# them, one at a time. The summary gives each suite's time and the whole run's.
+# Select suites: scripts/test.sh unit integration   (or OPENCLAW_GCP_TEST_SUITES="unit e2e");
+# OPENCLAW_GCP_TEST_PARALLEL=0 runs everything one after the other.
 set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=scripts/env.sh
@@ -19,9 +24,13 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$OPENCLAW_GCP_ROOT" || exit 1
 
 all="lint unit collection emulator integration drills molecule memory e2e"
+parallel_ok=" lint unit collection emulator integration drills "
 suites="${*:-${OPENCLAW_GCP_TEST_SUITES:-$all}}"
 declare -A result
 failed=0
+run_start=$SECONDS
+logs="$OPENCLAW_GCP_ROOT/.cache/test-logs"
+mkdir -p "$logs"
 
 run_pytest() {
   # pytest exits 5 when a directory holds no test yet: that is "nothing to run", not a pass.
@@ -32,10 +41,8 @@ run_pytest() {
   python -m pytest -ra -p no:cacheprovider "$dir" "$@"
 }
 
-for suite in $suites; do
-  printf '\n======================== %s ========================\n' "$suite"
-  start=$SECONDS
-  case "$suite" in
+run_suite() {
+  case "$1" in
     lint)        "$here/lint.sh" ;;
     unit)        run_pytest tests/unit -q ;;
     collection)  run_pytest tests/collection -q ;;
@@ -45,13 +52,45 @@ for suite in $suites; do
     memory)      molecule test -s memory ;;
     drills)      run_pytest tests/drills -q ;;
     e2e)         run_pytest tests/e2e -q ;;
-    *) echo "unknown suite: $suite"; false ;;
+    *) echo "unknown suite: $1"; false ;;
   esac
-  rc=$?
-  result[$suite]="$([ $rc = 0 ] && echo passed || echo "FAILED (exit $rc)") in $((SECONDS - start)) s"
-  [ $rc = 0 ] || failed=1
+}
+
+record() {  # record SUITE RC SECONDS
+  result[$1]="$([ "$2" = 0 ] && echo passed || echo "FAILED (exit $2)") in $3 s"
+  [ "$2" = 0 ] || failed=1
+}
+
+banner() { printf '\n======================== %s ========================\n' "$1"; }
+
+# 1. The suites that share no state, at the same time.
+declare -A pids starts
+if [ "${OPENCLAW_GCP_TEST_PARALLEL:-1}" != 0 ]; then
+  for suite in $suites; do
+    case "$parallel_ok" in *" $suite "*) ;; *) continue ;; esac
+    starts[$suite]=$SECONDS
+    ( run_suite "$suite" >"$logs/$suite.log" 2>&1; echo $? >"$logs/$suite.rc" ) &
+    pids[$suite]=$!
+  done
+  for suite in $suites; do
+    [ -n "${pids[$suite]:-}" ] || continue
+    wait "${pids[$suite]}"
+    banner "$suite"
+    cat "$logs/$suite.log"
+    record "$suite" "$(cat "$logs/$suite.rc" 2>/dev/null || echo 1)" "$((SECONDS - starts[$suite]))"
+  done
+fi
+
+# 2. The rest, one at a time.
+for suite in $suites; do
+  [ -n "${pids[$suite]:-}" ] && continue
+  banner "$suite"
+  start=$SECONDS
+  run_suite "$suite"
+  record "$suite" $? "$((SECONDS - start))"
 done
 
-printf '\n======================== summary ========================\n'
+banner summary
 for suite in $suites; do printf '%-12s %s\n' "$suite" "${result[$suite]}"; done
+printf '%-12s %s s\n' "total" "$((SECONDS - run_start))"
 exit "$failed"
