@@ -16,6 +16,21 @@ from .ops import OperationFailed, new_operation
 GOOGLE_LABELS = {"goog-ops-agent-policy": "v2-x86-template-1-4-0"}
 
 
+SHIELDED_DEFAULTS = {"enableSecureBoot": False, "enableVtpm": True, "enableIntegrityMonitoring": True}
+
+
+def shielded_config(given, current=None):
+    """Google's Shielded VM settings: the defaults (or ``current``) updated with what was given."""
+    out = dict(current or SHIELDED_DEFAULTS)
+    for key, value in (given or {}).items():
+        if key not in SHIELDED_DEFAULTS:
+            raise invalid("resource.shieldedInstanceConfig.%s" % key, value, "Unknown field.")
+        if not isinstance(value, bool):
+            raise invalid("resource.shieldedInstanceConfig.%s" % key, value, "Must be a boolean.")
+        out[key] = value
+    return out
+
+
 class InstancesMixin:
     """``instances``."""
 
@@ -230,8 +245,7 @@ class InstancesMixin:
             "labelFingerprint": util.fingerprint([labels, inst_id]),
             "startRestricted": False,
             "deletionProtection": bool(body.get("deletionProtection", False)),
-            "shieldedInstanceConfig": {"enableSecureBoot": False, "enableVtpm": True,
-                                       "enableIntegrityMonitoring": True},
+            "shieldedInstanceConfig": shielded_config(body.get("shieldedInstanceConfig")),
             "shieldedInstanceIntegrityPolicy": {"updateAutoLearnPolicy": True},
             "reservationAffinity": body.get("reservationAffinity") or {
                 "consumeReservationType": "ANY_RESERVATION"},
@@ -545,6 +559,22 @@ class InstancesMixin:
             self.store.touch()
         latency = self.latency
         return self._zone_op(req, proj, zone, inst, "setServiceAccount",
+                             lambda j: j.sleep(latency))
+
+    def update_shielded_config(self, req, project, zone, name):
+        """``PATCH instances/N/updateShieldedInstanceConfig``: only on a stopped instance."""
+        with self.store.lock:
+            proj = self.project(project)
+            self.zone(zone)
+            inst = self._instance(proj, zone, name)
+            if inst["status"] != "TERMINATED" or inst.get("_deleting"):
+                raise invalid("resource", "projects/%s/zones/%s/instances/%s" % (project, zone, name),
+                              "The instance must be stopped to update its Shielded VM configuration.")
+            inst["shieldedInstanceConfig"] = shielded_config(req.body or {}, inst["shieldedInstanceConfig"])
+            self._refingerprint(inst)
+            self.store.touch()
+        latency = self.latency
+        return self._zone_op(req, proj, zone, inst, "updateShieldedInstanceConfig",
                              lambda j: j.sleep(latency))
 
     def suspend_instance(self, req, project, zone, name):

@@ -282,6 +282,8 @@ class Emulator:
              c.set_tags, True),
             ("POST", C + r"/zones/" + Z + r"/instances/" + N + r"/setDeletionProtection",
              "compute", c.set_deletion_protection, True),
+            ("PATCH", C + r"/zones/" + Z + r"/instances/" + N + r"/updateShieldedInstanceConfig",
+             "compute", c.update_shielded_config, True),
             ("POST", C + r"/zones/" + Z + r"/instances/" + N + r"/setServiceAccount",
              "compute", c.set_service_account, True),
             ("POST", C + r"/zones/" + Z + r"/instances/" + N + r"/suspend", "compute",

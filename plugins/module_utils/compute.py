@@ -71,7 +71,24 @@ def summarize(instance):
         'boot_disk_size_gb': size,
         'self_link': instance.get('selfLink'),
         'creation_timestamp': instance.get('creationTimestamp'),
+        'shielded_vm': shielded_view(instance.get('shieldedInstanceConfig')),
     }
+
+
+SHIELDED_FIELDS = (('secure_boot', 'enableSecureBoot'), ('vtpm', 'enableVtpm'),
+                   ('integrity_monitoring', 'enableIntegrityMonitoring'))
+
+
+def shielded_view(config):
+    """``{secure_boot, vtpm, integrity_monitoring}`` from Google's ``shieldedInstanceConfig`` (or ``None``)."""
+    if config is None:
+        return None
+    return dict((ours, bool(config.get(theirs, False))) for ours, theirs in SHIELDED_FIELDS)
+
+
+def shielded_body(view):
+    """Google's ``shieldedInstanceConfig`` for the settings given (``None`` values left out)."""
+    return dict((theirs, view[ours]) for ours, theirs in SHIELDED_FIELDS if view.get(ours) is not None)
 
 
 def mask_value(value):
@@ -100,7 +117,7 @@ def inventory_view(project, summary):
     """The inventory plugin's host variables (plain data, cacheable). Metadata is left out: it may hold secrets."""
     out = dict((k, v) for k, v in summary.items()
                if k not in ('metadata', 'service_account', 'has_external_ip', 'boot_disk_size_gb', 'subnetwork',
-                            'deletion_protection'))
+                            'deletion_protection', 'shielded_vm'))
     out['project'] = project
     out['self_link'] = normalize_link(summary.get('self_link'))
     out['service_accounts'] = [summary['service_account']['email']] if summary.get('service_account') else []

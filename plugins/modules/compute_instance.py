@@ -147,6 +147,23 @@ options:
         type: list
         elements: str
         default: ['https://www.googleapis.com/auth/cloud-platform']
+  shielded_vm:
+    description:
+      - Shielded VM settings (needs an image that supports them, as Google's Debian images do).
+      - Settings not given are left as they are (Google's defaults at creation are secure boot off,
+        vTPM and integrity monitoring on).
+      - Changing them on an existing instance needs it stopped (see O(allow_stopping_for_update)).
+    type: dict
+    suboptions:
+      secure_boot:
+        description: Boot only software signed with trusted keys.
+        type: bool
+      vtpm:
+        description: A virtual Trusted Platform Module (measured boot, sealed secrets).
+        type: bool
+      integrity_monitoring:
+        description: Compare each boot with the known good baseline (needs O(shielded_vm.vtpm)).
+        type: bool
   network:
     description:
       - Network name or link when creating (default V(default)).
@@ -289,6 +306,10 @@ instance:
     service_account:
       description: Email and scopes of the VM's service account, or null.
       type: dict
+    shielded_vm:
+      description: Shielded VM settings (C(secure_boot), C(vtpm), C(integrity_monitoring)).
+      type: dict
+      sample: {"secure_boot": true, "vtpm": true, "integrity_monitoring": true}
     network:
       description: Short name of the first interface's network.
       type: str
@@ -328,6 +349,7 @@ from ansible_collections.openclaw.gcp.plugins.module_utils.compute import (
     masked_metadata,
     merge_ssh_keys,
     public_view,
+    shielded_body,
     ssh_key_identity,
     summarize,
 )
@@ -336,6 +358,8 @@ DEFAULT_MACHINE_TYPE = 'e2-small'
 DEFAULT_DISK_SIZE_GB = 20
 DEFAULT_DISK_TYPE = 'pd-balanced'
 CLOUD_PLATFORM = 'https://www.googleapis.com/auth/cloud-platform'
+# What Google gives a VM whose insert names no Shielded VM settings.
+GOOGLE_SHIELDED_DEFAULTS = {'secure_boot': False, 'vtpm': True, 'integrity_monitoring': True}
 
 RUNNING_STATES = ('RUNNING', 'PROVISIONING', 'STAGING')
 STOPPED_STATES = ('TERMINATED', 'STOPPED')
@@ -382,6 +406,7 @@ def normalize_params(params):
         'metadata': metadata,
         'deletion_protection': params.get('deletion_protection'),
         'service_account': desired_service_account(params.get('service_account')),
+        'shielded_vm': dict((k, v) for k, v in (params.get('shielded_vm') or {}).items() if v is not None) or None,
     }
 
 
@@ -443,6 +468,9 @@ def validate_params(params):
     for key in metadata:
         if not re.match(r'^[a-zA-Z0-9_-]{1,128}$', str(key)):
             errors.append('Metadata key %r is invalid: use 1-128 letters, digits, underscores or hyphens' % (key,))
+    shielded = params.get('shielded_vm') or {}
+    if shielded.get('integrity_monitoring') and shielded.get('vtpm') is False:
+        errors.append('shielded_vm integrity_monitoring needs vtpm: Google measures the boot with the vTPM')
     ssh_keys = params.get('ssh_keys')
     if ssh_keys is not None and 'ssh-keys' in metadata:
         errors.append('ssh_keys and an ssh-keys entry in metadata are mutually exclusive: give the lines in ssh_keys')
@@ -472,6 +500,9 @@ def plan_updates(summary, desired):
         needs_stop.append(('machine_type', desired['machine_type']))
     if not service_account_matches(summary['service_account'], desired['service_account']):
         needs_stop.append(('service_account', desired['service_account']))
+    wanted_shielded = desired.get('shielded_vm')
+    if wanted_shielded and any((summary.get('shielded_vm') or {}).get(k) != v for k, v in wanted_shielded.items()):
+        needs_stop.append(('shielded_vm', dict(summary.get('shielded_vm') or {}, **wanted_shielded)))
     return in_place, needs_stop
 
 
@@ -528,6 +559,8 @@ def build_insert_body(params, project):
         body['metadata'] = {'items': dict_to_metadata_items(desired['metadata'])}
     if desired['service_account']:
         body['serviceAccounts'] = [dict(desired['service_account'])]
+    if desired['shielded_vm']:
+        body['shieldedInstanceConfig'] = shielded_body(desired['shielded_vm'])
     return body
 
 
@@ -552,13 +585,14 @@ def predict_created(params):
         'has_external_ip': params.get('external_ip') is not False,
         'boot_disk_size_gb': params.get('boot_disk_size_gb') or DEFAULT_DISK_SIZE_GB,
         'self_link': None,
+        'shielded_vm': dict(GOOGLE_SHIELDED_DEFAULTS, **(desired['shielded_vm'] or {})),
     }
 
 
 def diff_view(summary, shown_metadata=()):
     if not summary:
         return {'state': 'absent'}
-    keys = ('status', 'machine_type', 'labels', 'tags', 'metadata', 'deletion_protection', 'service_account')
+    keys = ('status', 'machine_type', 'labels', 'tags', 'metadata', 'deletion_protection', 'service_account', 'shielded_vm')
     view = dict((k, summary.get(k)) for k in keys)
     view['metadata'] = masked_metadata(view['metadata'], shown_metadata)
     view['state'] = 'present'
@@ -589,6 +623,10 @@ def plan_power(state, status, needs_stop):
     return []
 
 
+def shielded_label(value):
+    return 'set shielded VM %s' % ', '.join('%s=%s' % (k, str(v).lower()) for k, v in sorted(value.items()))
+
+
 def plan_steps(in_place, needs_stop, power):
     """The ordered steps ``(label, kind, value)``: in-place updates, then stop, stop-needing changes, start."""
     steps = []
@@ -604,6 +642,8 @@ def plan_steps(in_place, needs_stop, power):
         for key, value in needs_stop:
             if key == 'machine_type':
                 steps.append(('set machine type %s' % value, key, value))
+            elif key == 'shielded_vm':
+                steps.append((shielded_label(value), key, value))
             else:
                 steps.append(('set service account %s' % value['email'], key, value))
         if power[-1:] == ['start']:
@@ -754,6 +794,11 @@ class InstanceManager(object):
                     self._state_reconcile(lambda cur: cur is not None and short_name(cur.get('machineType')) == machine_type),
                     body={'machineType': 'zones/%s/machineTypes/%s' % (self.zone, machine_type)}, wait=wait)
 
+    def set_shielded_vm(self, shielded, wait):
+        self.mutate('updateShieldedInstanceConfig', shielded_label(shielded),
+                    self._state_reconcile(lambda cur: cur is not None and summarize(cur)['shielded_vm'] == shielded),
+                    body=shielded_body(shielded), method='PATCH', wait=wait)
+
     def set_service_account(self, service_account, wait):
         self.mutate('setServiceAccount', 'set service account %s' % service_account['email'],
                     self._state_reconcile(lambda cur: cur is not None and service_account_matches(summarize(cur)['service_account'], service_account)),
@@ -832,6 +877,8 @@ class InstanceManager(object):
                 self.set_machine_type(value, step_wait)
             elif kind == 'service_account':
                 self.set_service_account(value, step_wait)
+            elif kind == 'shielded_vm':
+                self.set_shielded_vm(value, step_wait)
             elif kind == 'stop':
                 self.stop(step_wait)
             elif kind == 'start':
@@ -895,6 +942,11 @@ def main():
         service_account=dict(type='dict', options=dict(
             email=dict(type='str', required=True),
             scopes=dict(type='list', elements='str', default=[CLOUD_PLATFORM]),
+        )),
+        shielded_vm=dict(type='dict', options=dict(
+            secure_boot=dict(type='bool'),
+            vtpm=dict(type='bool'),
+            integrity_monitoring=dict(type='bool'),
         )),
         network=dict(type='str'),
         subnetwork=dict(type='str'),

@@ -169,3 +169,35 @@ def test_deletion_protection_tags_and_project_update(emulator, runner):
     writes = [(e['method'], e['path'].rsplit('/', 1)[-1]) for e in api_writes(emulator.requests())]
     assert writes.count(('POST', 'setDeletionProtection')) == 1
     assert writes.count(('DELETE', 'gw-keep')) == 1
+
+
+def test_shielded_vm_at_creation_and_changed_with_a_stop(emulator, runner):
+    shielded = {'secure_boot': True, 'vtpm': True, 'integrity_monitoring': True}
+    created = dict(runner.play([{'name': 'create', 'openclaw.gcp.compute_instance': instance(
+        'gw-shielded', shielded_vm=shielded)}]))['create']
+    assert created['instance']['shielded_vm'] == shielded
+    # Google's defaults when nothing is asked for: secure boot off
+    plain = dict(runner.play([{'name': 'create', 'openclaw.gcp.compute_instance': instance('gw-plain')}]))['create']
+    assert plain['instance']['shielded_vm'] == {'secure_boot': False, 'vtpm': True, 'integrity_monitoring': True}
+
+    start = len(emulator.requests())
+    refused = dict(runner.play([{'name': 'harden', 'ignore_errors': True, 'openclaw.gcp.compute_instance': instance(
+        'gw-plain', shielded_vm={'secure_boot': True})}]))['harden']
+    assert refused['failed'] and 'Cannot change shielded vm' in refused['msg'] and 'allow_stopping_for_update' in refused['msg']
+    assert api_writes(emulator.requests()[start:]) == []
+
+    results = dict(runner.play([
+        {'name': 'harden', 'openclaw.gcp.compute_instance': instance(
+            'gw-plain', shielded_vm={'secure_boot': True}, allow_stopping_for_update=True)},
+        {'name': 'again', 'openclaw.gcp.compute_instance': instance(
+            'gw-plain', shielded_vm={'secure_boot': True}, allow_stopping_for_update=True)},
+    ], diff=True))
+    assert results['harden']['actions'] == [
+        'stop', 'set shielded VM integrity_monitoring=true, secure_boot=true, vtpm=true', 'start']
+    assert results['harden']['instance']['shielded_vm']['secure_boot'] is True
+    assert results['harden']['instance']['status'] == 'RUNNING'
+    assert results['again']['changed'] is False
+
+    bad = dict(runner.play([{'name': 'bad', 'ignore_errors': True, 'openclaw.gcp.compute_instance': instance(
+        'gw-plain', shielded_vm={'vtpm': False, 'integrity_monitoring': True})}]))['bad']
+    assert bad['failed'] and 'integrity_monitoring needs vtpm' in bad['msg']
