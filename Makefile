@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 ENV := source scripts/env.sh &&
 
-.PHONY: help setup demo demo-clean test test-unit test-integration test-emulator test-molecule test-memory test-e2e lint build bench clean
+.PHONY: help setup demo demo-clean test test-unit test-integration test-emulator test-molecule test-memory test-e2e test-ee ee lint build bench clean
 
 help: ## List the entry points
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -37,6 +37,12 @@ test-memory: setup ## Molecule memory drill only: converge and checks in a 1 GiB
 
 test-e2e: setup ## End-to-end: site.yml + resize.yml on two emulated gateways
 	@scripts/test.sh e2e
+
+test-ee: setup ## Execution environment: build it, run site.yml inside it with ansible-runner (one gateway)
+	@scripts/test.sh ee
+
+ee: setup ## Build the execution environment openclaw-gcp/ee:latest for AWX/AAP (ansible-builder; only when its recipe changed)
+	@$(ENV) scripts/ee.sh
 
 lint: setup ## yamllint, ansible-lint (production), ansible-test sanity
 	@scripts/lint.sh

@@ -2,6 +2,8 @@
 # Builds the local images the project needs, without any container registry:
 #   openclaw-gcp/vm:debian-12, openclaw-gcp/vm:debian-13   systemd + sshd "VMs" (emulator, Molecule)
 #   openclaw-gcp/node:24-bookworm-slim                      Node 24 base for the gateway image
+#   openclaw-gcp/ee-base:bookworm                           Python 3 + pip base of the execution
+#                                                           environment (make ee, scripts/ee.sh)
 # Root file systems come from debootstrap against the Debian mirror this machine already uses;
 # Node and npm come from the npm registry as packages. Every image carries a label with the
 # hash of its recipe and is rebuilt only when that hash changes.
@@ -125,3 +127,13 @@ mkdir -p "$node_ctx"
 cp "$root/images/node/Dockerfile" "$node_ctx/Dockerfile"
 build_image "openclaw-gcp/node:24-bookworm-slim" "$node_ctx" "openclaw-gcp/rootfs:bookworm-slim" \
   "node $NODE_VERSION npm $NPM_VERSION" fetch_node
+
+# Execution-environment base: Python 3 and pip from Debian's packages. Extra CA certificates
+# (OPENCLAW_GCP_EXTRA_CA_FILE, else the CA file pip is told to trust, PIP_CERT) go into it so
+# that pip reaches the package index from inside the build behind a TLS-inspecting proxy.
+ee_ctx="$cache/ee-base-context"
+mkdir -p "$ee_ctx"
+cp "$root/images/ee-base/Dockerfile" "$root/images/ee-base/apt-pkgmgr" "$ee_ctx/"
+extra_ca="${OPENCLAW_GCP_EXTRA_CA_FILE:-${PIP_CERT:-}}"
+if [ -n "$extra_ca" ] && [ -r "$extra_ca" ]; then cp "$extra_ca" "$ee_ctx/extra-ca.pem"; else : > "$ee_ctx/extra-ca.pem"; fi
+build_image "openclaw-gcp/ee-base:bookworm" "$ee_ctx" "openclaw-gcp/rootfs:bookworm-slim" "ee-base"

@@ -11,6 +11,8 @@
 #   memory       molecule test -s memory: the memory drill, the same in a 1 GiB VM (alone: a
 #                thrashing VM next to the others would stall the whole machine)
 #   e2e          pytest tests/e2e: site.yml, resize.yml on two emulated gateways
+#   ee           pytest tests/ee: the execution environment (make ee) runs site.yml with
+#                ansible-runner against the emulator, one gateway
 # The first six share no state (each starts its own emulators, with their own names and
 # temporary directories) and mostly wait on Google-like delays: they run at the same time, each
 # into its own log, printed in order when they are done. The Docker-heavy suites run after
@@ -23,7 +25,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 . "$here/env.sh"
 cd "$OPENCLAW_GCP_ROOT" || exit 1
 
-all="lint unit collection emulator integration drills molecule memory e2e"
+all="lint unit collection emulator integration drills molecule memory e2e ee"
 parallel_ok=" lint unit collection emulator integration drills "
 suites="${*:-${OPENCLAW_GCP_TEST_SUITES:-$all}}"
 declare -A result
@@ -52,6 +54,7 @@ run_suite() {
     memory)      molecule test -s memory ;;
     drills)      run_pytest tests/drills -q ;;
     e2e)         run_pytest tests/e2e -q ;;
+    ee)          run_pytest tests/ee -q ;;
     *) echo "unknown suite: $1"; false ;;
   esac
 }
