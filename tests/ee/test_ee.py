@@ -36,7 +36,7 @@ PROJECT_FILES = ('site.yml', 'ansible.cfg', 'playbooks', 'inventory')
 AWX_COLLECTIONS_PATH = '/runner/requirements_collections:/usr/share/ansible/collections'
 
 
-def awx_gce_credential(emu, path):
+def awx_gce_credential(emu, path, inside=None):
     """The key file and variables AWX's "Google Compute Engine" credential type injects.
 
     AWX writes {type, private_key, client_email, project_id, token_uri} (0600) into the private
@@ -50,7 +50,7 @@ def awx_gce_credential(emu, path):
             'client_email': key['client_email'], 'project_id': emu.project, 'token_uri': key['token_uri']}
     path.write_text(json.dumps(cred, indent=2))
     path.chmod(stat.S_IRUSR | stat.S_IWUSR)
-    inside = '/runner/' + path.name
+    inside = inside or str(path)
     return {'GCE_EMAIL': key['client_email'], 'GCE_PROJECT': emu.project, 'GCE_CREDENTIALS_FILE_PATH': inside,
             'GCP_SERVICE_ACCOUNT_FILE': inside, 'GCP_AUTH_KIND': 'serviceaccount', 'GCP_PROJECT': emu.project,
             'GCP_ENV_TYPE': 'tower'}
@@ -72,7 +72,7 @@ def private_data_dir(emu, base):
     (pdd / 'requirements_collections').mkdir()
 
     client = emu.client_env('proxy')
-    envvars = awx_gce_credential(emu, pdd / 'gce-creds.json')
+    envvars = awx_gce_credential(emu, pdd / 'gce-creds.json', '/runner/gce-creds.json')
     shutil.copy(client['REQUESTS_CA_BUNDLE'], pdd / 'proxy-ca.pem')
     envvars.update({
         'HTTPS_PROXY': client['HTTPS_PROXY'], 'https_proxy': client['https_proxy'],
