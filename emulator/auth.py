@@ -137,14 +137,23 @@ class Auth:
             raise TokenError("invalid_grant", "Invalid JWT: %s" % exc) from exc
         if header.get("alg") != "RS256":
             raise TokenError("invalid_grant", "Invalid JWT Signature.")
-        keys = [self._keys[header["kid"]]] if header.get("kid") in self._keys else []
+        # Google picks the key by the header's kid; a key file without private_key_id (AWX writes
+        # such files) signs without one, and any of the account's keys may then verify it.
+        if header.get("kid"):
+            keys = [self._keys[header["kid"]]] if header["kid"] in self._keys else []
+        else:
+            keys = list(self._keys.values())
         if not keys:
             raise TokenError("invalid_grant", "Invalid grant: account not found")
-        try:
-            keys[0].verify(signature, (parts[0] + "." + parts[1]).encode(),
+        for key in keys:
+            try:
+                key.verify(signature, (parts[0] + "." + parts[1]).encode(),
                            padding.PKCS1v15(), hashes.SHA256())
-        except InvalidSignature as exc:
-            raise TokenError("invalid_grant", "Invalid JWT Signature.") from exc
+                break
+            except InvalidSignature:
+                continue
+        else:
+            raise TokenError("invalid_grant", "Invalid JWT Signature.")
         if claims.get("iss") != self.email:
             raise TokenError("invalid_grant", "Invalid grant: account not found")
         now = time.time()

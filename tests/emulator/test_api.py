@@ -60,6 +60,16 @@ def test_assertion_signed_by_another_key_is_rejected(emu, tmp_path):
         "grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer", "assertion": genuine})
     assert answer.status_code == 200, answer.text
     assert answer.json()["token_type"] == "Bearer"
+    # a key file without private_key_id (as AWX writes them) signs without a kid: still the
+    # account's key, so accepted; another key without a kid is still refused
+    no_kid = jwt.encode(crypt.RSASigner.from_string(info["private_key"]), claims)
+    answer = requests.post(info["token_uri"], data={
+        "grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer", "assertion": no_kid})
+    assert answer.status_code == 200, answer.text
+    forged = jwt.encode(crypt.RSASigner.from_string(pem), claims)
+    answer = requests.post(info["token_uri"], data={
+        "grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer", "assertion": forged})
+    assert answer.status_code == 400 and answer.json()["error"] == "invalid_grant"
 
 
 def test_missing_or_bad_token_is_401_in_google_shape(emu):
