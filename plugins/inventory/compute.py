@@ -168,7 +168,7 @@ from ansible_collections.openclaw.gcp.plugins.module_utils.gcp import GcpClient,
 
 # Options of the shared client (the doc fragment openclaw.gcp.gcp) and their environment fallbacks.
 _AUTH_OPTIONS = ('project', 'auth_kind', 'service_account_file', 'service_account_contents',
-                 'access_token', 'scopes', 'api_endpoint_overrides', 'universe_domain')
+                 'access_token', 'scopes', 'api_endpoint_overrides', 'universe_domain', 'token_cache')
 
 
 def _quote(value):
