@@ -164,7 +164,7 @@ def test_shipped_emulator_config_groups_and_host_vars(emu, tmp_path):
     assert gw_a['gce_region'] == 'us-central1'
     assert gw_a['ansible_host'] == gw_a['gce_external_ip']
     # group_vars/emulator.yml reaches the hosts through the `emulator` group
-    assert 'StrictHostKeyChecking=no' in gw_a['ansible_ssh_common_args']
+    assert gw_a['openclaw_gcp_tunnel'] == 'ssh'
     assert gw_a['gateway_base_image'] == 'openclaw-gcp/node:24-bookworm-slim'
 
     # values from the API are marked unsafe (never templated); group_vars values are not
