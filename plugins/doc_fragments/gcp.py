@@ -76,12 +76,26 @@ options:
         universe domain of the service-account key or Application Default Credentials.
       - Credentials of another universe domain fail the task before any request.
     type: str
+  token_cache:
+    description:
+      - Share one OAuth2 access token among every module process (each task, fork and loop item) and
+        inventory run of this user on this controller, until less than 5 minutes of it remain, so a
+        playbook run exchanges its credentials for a token once instead of once per task.
+      - The token is kept in C($XDG_CACHE_HOME/openclaw-gcp/) (else C(~/.cache/openclaw-gcp/)), a
+        directory of mode 0700, in a file of mode 0600 named by a hash of the auth kind, the
+        credentials' identity (a key's C(client_email) and C(private_key_id)), the scopes and the token
+        URI; it never holds the key itself. A file that is corrupt, not owned by the user or readable by
+        others is ignored and replaced. A token the API rejects (HTTP 401) is exchanged again.
+      - Not used with O(auth_kind=accesstoken), whose token is given.
+      - If not set, E(OPENCLAW_GCP_TOKEN_CACHE) is used (V(0) or V(false) turns the cache off), else V(true).
+    type: bool
 requirements:
   - python >= 3.9
   - google-auth >= 2.30
   - requests >= 2.31
 notes:
-  - Every module run opens one authorized session and exchanges credentials for a token once.
+  - Every module run opens one authorized session; with O(token_cache) (the default) a token is exchanged
+    once per controller and credentials until it nears expiry, not once per module run.
   - Requests are retried with exponential back-off and jitter on HTTP 429, 500, 502, 503, 504 and on
     connection errors, at most 8 attempts and 120 seconds per request.
   - Google's answers that mean "not yet" are waited out (up to the module's C(timeout) option where it has

@@ -156,19 +156,42 @@ cache_connection: ~/.cache/openclaw-gcp/inventory
 cache_timeout: 300
 '''
 
+import copy
+import keyword
 import os
+import re
 
 from ansible.errors import AnsibleError, AnsibleParserError
 from ansible.module_utils.common.text.converters import to_native
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
+from ansible.template import is_trusted_as_template
 from ansible.utils.unsafe_proxy import wrap_var
 
 from ansible_collections.openclaw.gcp.plugins.module_utils.compute import inventory_view, summarize
 from ansible_collections.openclaw.gcp.plugins.module_utils.gcp import GcpClient, GcpError, gcp_argument_spec, short_name
 
+_VAR_NAME_RE = re.compile(r'^[A-Za-z_][A-Za-z0-9_]*$')
+# Names whose value Ansible supplies itself (magic variables) or that Python reserves: never looked up directly.
+_RESERVED_NAMES = frozenset(['inventory_hostname', 'inventory_hostname_short', 'group_names', 'groups', 'hostvars',
+                             'omit', 'vars', 'environment', 'playbook_dir', 'ansible_play_hosts', 'True', 'False',
+                             'None', 'true', 'false', 'none'] + keyword.kwlist)
+_PLAIN_TYPES = (str, int, float, bool, list, dict, type(None))
+
+
+def _trusted(value):
+    """Whether a string (or a string inside a list or dict) is trusted as a template: those are evaluated, not looked up."""
+    if isinstance(value, str):
+        return is_trusted_as_template(value)
+    if isinstance(value, dict):
+        return any(_trusted(k) or _trusted(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_trusted(v) for v in value)
+    return False
+
+
 # Options of the shared client (the doc fragment openclaw.gcp.gcp) and their environment fallbacks.
 _AUTH_OPTIONS = ('project', 'auth_kind', 'service_account_file', 'service_account_contents',
-                 'access_token', 'scopes', 'api_endpoint_overrides', 'universe_domain')
+                 'access_token', 'scopes', 'api_endpoint_overrides', 'universe_domain', 'token_cache')
 
 
 def _quote(value):
@@ -296,10 +319,12 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 raise AnsibleParserError('openclaw.gcp.compute: %s' % exc.message)
             finally:
                 self.request_count += client.stats.get('requests', 0) - before
+            # the project name comes from this file (trusted as a template): as a host variable it is data
+            untrusted = wrap_var(project)
             for scope, item in pairs:
                 if zones and short_name(scope) not in zones:
                     continue
-                instances.append(summarize_instance(project, item))
+                instances.append(summarize_instance(untrusted, item))
         self.display.vvv('openclaw.gcp.compute: %d instances from %d requests (%d retried), filter %s'
                          % (len(instances), self.request_count, client.stats.get('retries', 0), expr))
         return instances
@@ -311,6 +336,10 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         preferences = self.get_option('hostnames')
         mode = self.get_option('ansible_host')
         strict = self.get_option('strict')
+        compose = self.get_option('compose')
+        groups = self.get_option('groups')
+        keyed_groups = self.get_option('keyed_groups')
+        names = {}
         taken = {}
         for instance in instances:
             hostname = pick_hostname(instance, preferences)
@@ -327,15 +356,61 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             taken[hostname] = '%s/%s/%s' % (instance['project'], instance['zone'], instance['name'])
 
             hostname = self.inventory.add_host(wrap_var(hostname))
-            hostvars = dict(('%s%s' % (prefix, key), value) for key, value in instance.items())
+            # Values decoded from the API's JSON (or the cache's) carry no template trust: ansible-core
+            # (>= 2.19, see meta/runtime.yml) never templates them and lists them as unsafe.
+            hostvars = {}
+            for key, value in instance.items():
+                name = names.get(key)
+                if name is None:
+                    name = names[key] = prefix + key
+                hostvars[name] = value
             hostvars.update(connection_vars(instance, mode))
-            hostvars = wrap_var(hostvars)
+            self.set_host_variables(hostname, hostvars)
+
+            if compose:
+                self._set_composite_vars(compose, hostvars, hostname, strict=strict)
+            if groups:
+                self._add_host_to_composed_groups(groups, hostvars, hostname, strict=strict)
+            if keyed_groups:
+                self._add_host_to_keyed_groups(keyed_groups, hostvars, hostname, strict=strict)
+
+    def set_host_variables(self, hostname, hostvars):
+        """Every host variable at once (what ``set_variable`` per key does for a new host, in one step)."""
+        host = self.inventory.hosts[hostname]
+        if any(key in host.vars for key in hostvars) or not self._valid_names(hostvars):
+            # the host came from another source too, or a name needs set_variable's checks and merging
             for key, value in hostvars.items():
                 self.inventory.set_variable(hostname, key, value)
+        else:
+            host.vars.update(hostvars)
 
-            self._set_composite_vars(self.get_option('compose'), hostvars, hostname, strict=strict)
-            self._add_host_to_composed_groups(self.get_option('groups'), hostvars, hostname, strict=strict)
-            self._add_host_to_keyed_groups(self.get_option('keyed_groups'), hostvars, hostname, strict=strict)
+    def _valid_names(self, hostvars):
+        valid = self.__dict__.setdefault('_checked_names', set())
+        for key in hostvars:
+            if key not in valid:
+                if not isinstance(key, str) or not _VAR_NAME_RE.match(key) or key in _RESERVED_NAMES:
+                    return False
+                valid.add(key)
+        return True
+
+    def _compose(self, template, variables, disable_lookups=...):
+        """A bare variable name (``key: gce_zone``) is looked up, not compiled and evaluated for every
+        host (the same value, at a fraction of the cost); anything else goes to Ansible's templating."""
+        if (isinstance(template, str) and _VAR_NAME_RE.match(template) and template in variables
+                and template not in _RESERVED_NAMES and not self._extra_var(template)):
+            host_value = variables[template]
+            if isinstance(host_value, _PLAIN_TYPES) and not _trusted(host_value):
+                return copy.deepcopy(host_value) if isinstance(host_value, (list, dict)) else host_value
+        if disable_lookups is ...:
+            return super(InventoryModule, self)._compose(template, variables)
+        return super(InventoryModule, self)._compose(template, variables, disable_lookups=disable_lookups)
+
+    def _extra_var(self, name):
+        try:
+            use_extra = self.get_option('use_extra_vars')
+        except Exception:  # pylint: disable=broad-except
+            use_extra = False
+        return bool(use_extra) and name in (getattr(self, '_vars', None) or {})
 
     def parse(self, inventory, loader, path, cache=True):
         super(InventoryModule, self).parse(inventory, loader, path, cache=cache)

@@ -20,11 +20,16 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import datetime
+import fcntl
+import hashlib
 import importlib
 import json
 import os
 import random
 import re
+import stat
+import tempfile
 import time
 import traceback
 import uuid
@@ -450,6 +455,260 @@ def load_service_account_info(params):
 
 
 # --------------------------------------------------------------------------------------------
+# One token per controller: a token cache shared by every module process of a run
+# --------------------------------------------------------------------------------------------
+
+TOKEN_CACHE_ENV = 'OPENCLAW_GCP_TOKEN_CACHE'
+TOKEN_CACHE_DIRNAME = 'openclaw-gcp'
+# A cached token is used only while more than this many seconds of it remain.
+TOKEN_CACHE_MARGIN = 300.0
+# How long a process waits for another one that is exchanging the same credentials.
+TOKEN_CACHE_LOCK_SECONDS = 60.0
+
+
+def token_cache_enabled(params, environ=None):
+    """``token_cache`` option, else ``OPENCLAW_GCP_TOKEN_CACHE``, else on. ``accesstoken`` never caches."""
+    if resolve_auth_kind(params) == 'accesstoken':
+        return False
+    value = params.get('token_cache')
+    if value is None:
+        environ = os.environ if environ is None else environ
+        value = environ.get(TOKEN_CACHE_ENV)
+    if value is None or value == '':
+        return True
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ('0', 'false', 'no', 'off', 'n', 'f'):
+        return False
+    if text in ('1', 'true', 'yes', 'on', 'y', 't'):
+        return True
+    raise GcpError('token_cache (or %s) must be a boolean, got %r.' % (TOKEN_CACHE_ENV, value))
+
+
+def token_cache_dir(environ=None):
+    """``$XDG_CACHE_HOME/openclaw-gcp``, else ``~/.cache/openclaw-gcp``: the user's, never the project's."""
+    environ = os.environ if environ is None else environ
+    base = environ.get('XDG_CACHE_HOME')
+    if not base or not os.path.isabs(base):
+        base = os.path.join(os.path.expanduser('~'), '.cache')
+    return os.path.join(base, TOKEN_CACHE_DIRNAME)
+
+
+def token_cache_key(kind, identity, scopes, token_uri):
+    """File name of a cached token: a hash of who asks for what and where, never a secret itself."""
+    material = json.dumps([kind, identity, sorted(scopes or []), token_uri or ''], sort_keys=True)
+    return hashlib.sha256(material.encode('utf-8')).hexdigest()
+
+
+def credentials_identity(kind, creds, info=None):
+    """``(identity, token_uri)`` naming the credentials in a cache key, or ``None`` when unknown."""
+    if kind == 'serviceaccount':
+        info = info or {}
+        return [info.get('client_email'), info.get('private_key_id')], info.get('token_uri')
+    if kind == 'machineaccount':
+        return [os.environ.get('GCE_METADATA_HOST') or os.environ.get('GCE_METADATA_ROOT') or 'metadata'], 'metadata'
+    token_uri = getattr(creds, 'token_uri', None) or getattr(creds, '_token_uri', None)
+    email = getattr(creds, 'service_account_email', None)
+    refresh_token = getattr(creds, 'refresh_token', None)
+    parts = [type(creds).__name__, email if isinstance(email, str) else None,
+             getattr(creds, 'client_id', None), getattr(creds, 'quota_project_id', None),
+             # a hash of the refresh token tells two users of one OAuth client apart
+             hashlib.sha256(refresh_token.encode('utf-8')).hexdigest() if isinstance(refresh_token, str) else None]
+    if not any(parts[1:]):
+        return None
+    return parts, token_uri if isinstance(token_uri, str) else None
+
+
+def _private_dir(path):
+    """Create (0700) or check the cache directory; ``False`` when it is not ours alone."""
+    try:
+        os.makedirs(path, mode=0o700, exist_ok=True)
+        found = os.lstat(path)
+        if not stat.S_ISDIR(found.st_mode) or found.st_uid != os.getuid():
+            return False
+        if stat.S_IMODE(found.st_mode) & 0o077:
+            os.chmod(path, 0o700)
+        return True
+    except OSError:
+        return False
+
+
+def read_cached_token(path, margin=TOKEN_CACHE_MARGIN, now=None):
+    """``(token, expiry epoch)`` from a cache file, or ``None`` when absent, near expiry or not trusted.
+
+    A file that is not a regular file of ours with mode 0600 (or stricter), or that does not parse,
+    is ignored (the next write replaces it). No lock: files are only ever replaced whole.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, 'O_NOFOLLOW', 0))
+    except OSError:
+        return None
+    try:
+        found = os.fstat(fd)
+        if not stat.S_ISREG(found.st_mode) or found.st_uid != os.getuid() or stat.S_IMODE(found.st_mode) & 0o077:
+            return None
+        with os.fdopen(fd, 'r', encoding='utf-8') as handle:
+            fd = None
+            data = json.loads(handle.read(65536))
+    except (OSError, ValueError):
+        return None
+    finally:
+        if fd is not None:
+            os.close(fd)
+    if not isinstance(data, dict):
+        return None
+    token, expiry = data.get('token'), data.get('expiry')
+    if not isinstance(token, str) or not token or isinstance(expiry, bool) or not isinstance(expiry, (int, float)):
+        return None
+    if expiry - (time.time() if now is None else now) <= margin:
+        return None
+    return token, float(expiry)
+
+
+def write_cached_token(path, token, expiry):
+    """Store a token atomically (temporary file in the same directory, mode 0600, then rename)."""
+    directory = os.path.dirname(path)
+    try:
+        fd, temp = tempfile.mkstemp(prefix='.token-', dir=directory)
+    except OSError:
+        return False
+    try:
+        with os.fdopen(fd, 'w', encoding='utf-8') as handle:
+            os.fchmod(handle.fileno(), 0o600)
+            json.dump({'token': token, 'expiry': expiry}, handle)
+        os.replace(temp, path)
+        return True
+    except OSError:
+        try:
+            os.unlink(temp)
+        except OSError:
+            pass
+        return False
+
+
+def _naive_utc(epoch):
+    """google-auth keeps expiries as naive UTC datetimes."""
+    return datetime.datetime.fromtimestamp(epoch, datetime.timezone.utc).replace(tzinfo=None)
+
+
+def _epoch(expiry):
+    return (expiry.replace(tzinfo=datetime.timezone.utc) if expiry.tzinfo is None else expiry).timestamp()
+
+
+class CachedTokenCredentials(object):
+    """google-auth credentials whose token comes from (and goes to) a per-user cache file.
+
+    Wraps the real credentials: before a request, a token with more than ``margin`` seconds left
+    is taken from the cache file; otherwise the wrapped credentials exchange once, under an
+    exclusive lock (other processes that wanted a token at the same moment wait and take the
+    one just written), and the token is written back. ``refresh`` (what AuthorizedSession calls
+    after a 401) never takes the rejected token again.
+    """
+
+    def __init__(self, inner, path, margin=TOKEN_CACHE_MARGIN, lock_seconds=TOKEN_CACHE_LOCK_SECONDS, clock=None):
+        self._inner = inner
+        self._path = path
+        self._margin = margin
+        self._lock_seconds = lock_seconds
+        self._clock = clock or time.time
+        self.exchanges = 0
+
+    def __getattr__(self, name):
+        # universe_domain, quota_project_id, service_account_email, ... of the real credentials
+        return getattr(self.__dict__['_inner'], name)
+
+    @property
+    def token(self):
+        return self._inner.token
+
+    @property
+    def expiry(self):
+        return self._inner.expiry
+
+    def _usable(self, rejected=None):
+        inner = self._inner
+        if not inner.token or inner.token == rejected:
+            return False
+        if inner.expiry is None:
+            return True
+        return _epoch(inner.expiry) - self._clock() > self._margin
+
+    def _adopt(self, rejected=None):
+        cached = read_cached_token(self._path, self._margin, self._clock())
+        if cached is None or cached[0] == rejected:
+            return False
+        self._inner.token, self._inner.expiry = cached[0], _naive_utc(cached[1])
+        return True
+
+    def _lock(self):
+        """An exclusive lock on ``PATH.lock`` (a file descriptor), or ``None`` after ``lock_seconds``."""
+        try:
+            fd = os.open(self._path + '.lock', os.O_RDWR | os.O_CREAT | getattr(os, 'O_NOFOLLOW', 0), 0o600)
+        except OSError:
+            return None
+        deadline = time.monotonic() + self._lock_seconds
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return fd
+            except OSError:
+                if time.monotonic() >= deadline:
+                    os.close(fd)
+                    return None
+                time.sleep(0.05)
+
+    def _obtain(self, request, rejected=None):
+        if self._adopt(rejected):
+            return
+        fd = self._lock()
+        try:
+            # another process may have exchanged while this one waited for the lock
+            if self._adopt(rejected):
+                return
+            self._inner.token = None
+            self._inner.refresh(request)
+            self.exchanges += 1
+            if self._inner.token and self._inner.expiry is not None:
+                write_cached_token(self._path, self._inner.token, _epoch(self._inner.expiry))
+        finally:
+            if fd is not None:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+                os.close(fd)
+
+    def refresh(self, request):
+        """A fresh token: called by AuthorizedSession after a 401, so the current one is not reused."""
+        self._obtain(request, rejected=self._inner.token)
+
+    def before_request(self, request, method, url, headers):
+        if not self._usable():
+            self._obtain(request)
+        self._inner.before_request(request, method, url, headers)
+
+    @property
+    def valid(self):
+        return self._usable()
+
+    @property
+    def expired(self):
+        return not self._usable()
+
+    def apply(self, headers, token=None):
+        self._inner.apply(headers, token)
+
+
+def token_cache_wrap(creds, kind, scopes, info=None, environ=None):
+    """The credentials with the per-user token cache, or the same credentials when it cannot be used."""
+    named = credentials_identity(kind, creds, info)
+    if named is None:
+        return creds
+    directory = token_cache_dir(environ)
+    if not _private_dir(directory):
+        return creds
+    return CachedTokenCredentials(creds, os.path.join(directory, token_cache_key(kind, named[0], scopes, named[1])))
+
+
+# --------------------------------------------------------------------------------------------
 # Eventual consistency: Google's answers that mean "not yet", not "no"
 # --------------------------------------------------------------------------------------------
 
@@ -535,6 +794,7 @@ class GcpClient(object):
         self.params = dict(params)
         self.project = self.params.get('project')
         environ = os.environ if environ is None else environ
+        self.environ = environ
         self.overrides = endpoint_overrides(self.params, environ)
         universe = self.params.get('universe_domain')
         for name in UNIVERSE_ENV:
@@ -570,12 +830,13 @@ class GcpClient(object):
             raise GcpError('; '.join(problems) + '.')
         kind = resolve_auth_kind(self.params)
         scopes = self.params.get('scopes') or DEFAULT_SCOPES
+        info = None
         try:
             if kind == 'accesstoken':
                 creds = google.oauth2.credentials.Credentials(self.params['access_token'])
             elif kind == 'serviceaccount':
-                creds = google.oauth2.service_account.Credentials.from_service_account_info(
-                    load_service_account_info(self.params), scopes=scopes)
+                info = load_service_account_info(self.params)
+                creds = google.oauth2.service_account.Credentials.from_service_account_info(info, scopes=scopes)
             elif kind == 'machineaccount':
                 # imported only when used: it is slow to import and most runs don't need it
                 creds = importlib.import_module('google.auth.compute_engine').Credentials()
@@ -590,6 +851,9 @@ class GcpClient(object):
                     kind, own, self.universe_domain))
             if own != DEFAULT_UNIVERSE_DOMAIN:
                 self.universe_domain = own
+        if token_cache_enabled(self.params, self.environ):
+            # one token exchange per controller (and credentials), shared by every module process
+            creds = token_cache_wrap(creds, kind, scopes, info, self.environ)
         self._credentials = creds
         return creds
 
@@ -964,6 +1228,7 @@ def gcp_argument_spec():
         # Read from gcloud's CLOUDSDK_API_ENDPOINT_OVERRIDES_<SERVICE> variables when not given.
         api_endpoint_overrides=dict(type='dict'),
         universe_domain=dict(type='str', fallback=(env_fallback, list(UNIVERSE_ENV))),
+        token_cache=dict(type='bool', fallback=(env_fallback, [TOKEN_CACHE_ENV])),
     )
 
 

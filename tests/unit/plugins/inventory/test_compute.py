@@ -334,3 +334,69 @@ def test_without_cache_every_parse_reads(tmp_path):
     run_inventory(tmp_path, BASE)
     run_inventory(tmp_path, BASE)
     assert len(FakeClient.calls) == 2
+
+
+# -- the fast paths give what Ansible's own templating gives ----------------------------------------
+
+FAST = BASE + textwrap.dedent('''
+    keyed_groups:
+      - key: gce_zone
+        prefix: zone
+      - key: gce_labels
+        prefix: label
+      - key: gce_tags
+        prefix: tag
+      - key: gce_status | lower
+        prefix: status
+      - key: gce_nothing_here
+        prefix: never
+        default_value: none
+    groups:
+      running: gce_status == 'RUNNING'
+    compose:
+      zone_copy: gce_zone
+      region_upper: gce_region | upper
+''')
+
+
+def _snapshot(inv):
+    groups = dict((name, sorted(h.name for h in group.get_hosts())) for name, group in inv.groups.items())
+    hostvars = dict((name, host.get_vars()) for name, host in inv.hosts.items())
+    return groups, hostvars
+
+
+def test_fast_paths_match_ansible_templating(tmp_path, monkeypatch):
+    from ansible.plugins.inventory import Constructable  # pylint: disable=import-outside-toplevel
+    FakeClient.data = {'openclaw-demo': [
+        api_instance('gw-a', labels={'openclaw-role': 'gateway', 'env': 'prod'}),
+        api_instance('gw-b', zone='europe-west1-b', status='TERMINATED', labels={'openclaw-role': 'gateway'})]}
+    FakeClient.data['openclaw-demo'][0]['tags'] = {'items': ['ssh', 'web']}
+    dummy, fast = run_inventory(tmp_path, FAST)
+    # the same with every key evaluated by Ansible's templating and every variable set one by one
+    monkeypatch.setattr(compute.InventoryModule, '_compose', Constructable._compose)
+    monkeypatch.setattr(compute.InventoryModule, 'set_host_variables',
+                        lambda self, name, hv: [self.inventory.set_variable(name, k, v) for k, v in hv.items()])
+    dummy, slow = run_inventory(tmp_path, FAST)
+    assert _snapshot(fast) == _snapshot(slow)
+    groups, hostvars = _snapshot(fast)
+    assert groups['zone_us_central1_a'] == ['gw-a'] and groups['label_env_prod'] == ['gw-a']
+    assert groups['tag_web'] == ['gw-a'] and groups['status_terminated'] == ['gw-b'] and groups['running'] == ['gw-a']
+    assert hostvars['gw-a']['zone_copy'] == 'us-central1-a' and hostvars['gw-b']['region_upper'] == 'EUROPE-WEST1'
+
+
+def test_a_host_known_from_another_source_keeps_its_variables(tmp_path):
+    FakeClient.data = {'openclaw-demo': [api_instance('gw-a', labels={'openclaw-role': 'gateway'})]}
+    plugin = new_plugin()
+    path = tmp_path / 'test.compute.yml'
+    path.write_text(BASE)
+    plugin.client_factory = FakeClient
+    inventory = InventoryData()
+    inventory.add_host('gw-a')
+    inventory.set_variable('gw-a', 'gce_labels', {'owner': 'ops'})
+    inventory.set_variable('gw-a', 'site_var', 1)
+    loader = DataLoader()
+    plugin.templar = Templar(loader=loader)
+    plugin.parse(inventory, loader, str(path))
+    hv = inventory.get_host('gw-a').get_vars()
+    # set one by one through set_variable, as before (DEFAULT_HASH_BEHAVIOUR replace: the API's labels win)
+    assert hv['gce_labels'] == {'openclaw-role': 'gateway'} and hv['site_var'] == 1 and hv['gce_zone'] == 'us-central1-a'
