@@ -60,6 +60,9 @@ def base_env():
                                         'ansible.builtin.yaml,ansible.builtin.ini,'
                                         'ansible.builtin.host_list')
     env['PYTHONUNBUFFERED'] = '1'
+    # Host keys the playbooks trust go to a file of this run, never the user's ~/.ssh/known_hosts.
+    env['OPENCLAW_GCP_KNOWN_HOSTS_FILE'] = os.path.join(tempfile.gettempdir(),
+                                                        'openclaw-gcp-bench-%d' % os.getpid(), 'known_hosts')
     for k in ('GCP_PROJECT', 'GCP_AUTH_KIND', 'GCP_SERVICE_ACCOUNT_FILE', 'GCP_SERVICE_ACCOUNT_CONTENTS',
               'GCP_ACCESS_TOKEN', 'GCP_SCOPES', 'REQUESTS_CA_BUNDLE', 'SSL_CERT_FILE',
               'GOOGLE_CLOUD_UNIVERSE_DOMAIN'):

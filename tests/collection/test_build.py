@@ -2,6 +2,7 @@
 import json
 import os
 import pathlib
+import re
 import subprocess
 import tarfile
 
@@ -32,7 +33,7 @@ def installed(tmp_path_factory):
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(dest), HOME=str(dest))
     env.pop("ANSIBLE_CONFIG", None)
     env.pop("PYTHONPATH", None)  # scripts/env.sh puts this checkout on it
-    # --no-deps: dependencies (community.docker, ansible.posix) come with the ansible package.
+    # --no-deps: the dependency (community.docker) comes with the ansible package.
     run(["ansible-galaxy", "collection", "install", "--no-deps", "-p", str(dest), str(tarballs[0])], env=env, cwd=dest)
     path = dest / "ansible_collections" / "openclaw" / "gcp"
     listed = run(["ansible-galaxy", "collection", "list", "openclaw.gcp", "--format", "json"], env=env, cwd=dest).stdout
@@ -45,10 +46,25 @@ def test_tarball_has_version_and_no_dev_files(installed):
     with tarfile.open(installed["tarball"]) as tar:
         names = tar.getnames()
     assert "MANIFEST.json" in names and "galaxy.yml" not in names
-    for excluded in (".venv/", ".cache/", "emulator/", "bench/", "scripts/", ".git/"):
+    for excluded in (".venv/", ".cache/", "emulator/", "bench/", "scripts/", ".git/", "tests/", "molecule/",
+                     "images/", "docs/"):
         leaked = [n for n in names if n.startswith(excluded)]
         assert not leaked, f"{excluded} must not ship: {leaked[:3]}"
+    # what an installed collection cannot run: the emulator's inventory and settings, a checkout's config
+    for dev_only in ("ansible.cfg", "inventory/emulator.compute.yml", "inventory/group_vars/emulator.yml"):
+        assert dev_only not in names, f"{dev_only} must not ship"
     assert "meta/runtime.yml" in names and "LICENSE" in names
+
+
+def test_declared_dependencies_are_the_collections_used():
+    """Every collection named in the roles and playbooks is declared, and nothing declared is unused."""
+    used = set()
+    for path in list((ROOT / "roles").rglob("*.yml")) + list((ROOT / "playbooks").rglob("*.yml")):
+        # task keys (a module or action named by its FQCN), and group/... in module_defaults
+        used.update(re.findall(r"^\s*(?:- )?(?:group/)?([a-z_]+\.[a-z_]+)\.[a-z_0-9]+:", path.read_text(), re.M))
+    used -= {"ansible.builtin", "openclaw.gcp"}
+    assert used == set(GALAXY["dependencies"]), (used, GALAXY["dependencies"])
+    assert "ansible.posix" not in GALAXY["dependencies"]
 
 
 def test_manifest_matches_galaxy(installed):
