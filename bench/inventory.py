@@ -238,9 +238,9 @@ def run(sizes=None, runs=3, world=None):
               'variables and groups from a plain JSON file: what ansible-inventory itself costs. '
               'N/40z: the gateways (every 5th instance) among N instances in 40 zones, label filter sent '
               'to the API by both.'))
-    if speedup:
+    if speedup is not None:
         print('openclaw.gcp lists the %d gateways among %d instances %.1fx faster than google.cloud (goal: 3x)'
-              % (world // WORLD_GATEWAY_EVERY, world, speedup))
+              % (world // WORLD_GATEWAY_EVERY, world, float(speedup)))
     common.write_results('inventory', {'runs': runs, 'zones': len(ZONES), 'gateway_every': GATEWAY_EVERY,
                                        'results': results, 'table': text})
     return results

@@ -51,8 +51,8 @@ def main(sizes):
                 for cache in (False, True):
                     rows.append(one(emu, work, hosts, cache))
     common.table('Controller cost per host (2 tasks per host, forks 10)',
-                       ['hosts', 'token cache', 'token exchanges', 'API requests', 'requests/host', 'wall s', 'wall s/host'],
-                       rows)
+                 ['hosts', 'token cache', 'token exchanges', 'API requests', 'requests/host', 'wall s', 'wall s/host'],
+                 rows)
 
 
 if __name__ == '__main__':

@@ -26,8 +26,8 @@ def tasks():
             'name': 'fw-{{ inventory_hostname }}-{{ item }}', 'allowed': [{'protocol': 'tcp', 'ports': ['22']}],
             'source_ranges': ['10.0.0.0/8']},
          'loop': ITEMS},
-        {'name': 'one instance', 'openclaw.gcp.compute_instance_info': {'name': 'absent-{{ inventory_hostname }}',
-                                                                       'zone': 'us-central1-a'}},
+        {'name': 'one instance', 'openclaw.gcp.compute_instance_info': {
+            'name': 'absent-{{ inventory_hostname }}', 'zone': 'us-central1-a'}},
     ]
 
 
