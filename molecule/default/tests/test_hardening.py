@@ -87,4 +87,3 @@ def test_nothing_but_sshd_listens_beyond_loopback(host):
             continue
         exposed.append(line)
     assert not exposed, exposed
-
