@@ -72,7 +72,8 @@ if [ "${OPENCLAW_GCP_TEST_PARALLEL:-1}" != 0 ]; then
   for suite in $suites; do
     case "$parallel_ok" in *" $suite "*) ;; *) continue ;; esac
     starts[$suite]=$SECONDS
-    ( run_suite "$suite" >"$logs/$suite.log" 2>&1; echo $? >"$logs/$suite.rc" ) &
+    ( t0=$SECONDS; run_suite "$suite" >"$logs/$suite.log" 2>&1; echo $? >"$logs/$suite.rc"
+      echo $((SECONDS - t0)) >"$logs/$suite.seconds" ) &
     pids[$suite]=$!
   done
   for suite in $suites; do
@@ -80,7 +81,8 @@ if [ "${OPENCLAW_GCP_TEST_PARALLEL:-1}" != 0 ]; then
     wait "${pids[$suite]}"
     banner "$suite"
     cat "$logs/$suite.log"
-    record "$suite" "$(cat "$logs/$suite.rc" 2>/dev/null || echo 1)" "$((SECONDS - starts[$suite]))"
+    record "$suite" "$(cat "$logs/$suite.rc" 2>/dev/null || echo 1)" \
+      "$(cat "$logs/$suite.seconds" 2>/dev/null || echo "$((SECONDS - starts[$suite]))")"
   done
 fi
 
