@@ -134,11 +134,12 @@ def validate_tags(items, field):
 class ComputeBase:
     """State, lookups and operation helpers every resource family mixin relies on."""
 
-    def __init__(self, store, runner, backend, latency):
+    def __init__(self, store, runner, backend, latency, google_labels=True):
         self.store = store
         self.runner = runner
         self.backend = backend
         self.latency = latency
+        self.google_labels = google_labels
 
     @property
     def sync(self):

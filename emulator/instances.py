@@ -168,7 +168,7 @@ class InstancesMixin:
             raise invalid("resource.networkInterfaces[0].network", nic["network"],
                           "The referenced network resource cannot be found.")
         labels = validate_labels(body.get("labels"), "resource.labels")
-        if getattr(self, "google_labels", False):
+        if self.google_labels:
             labels = dict(GOOGLE_LABELS, **labels)
         metadata = body.get("metadata") or {}
         items = validate_metadata_items(metadata.get("items"), "resource.metadata")

@@ -182,8 +182,7 @@ class Emulator:
         self.projects = projects
         self.runner = Runner(store)
         self.consistency = Consistency(store, propagation_delay)
-        self.compute = Compute(store, self.runner, backend, latency)
-        self.compute.google_labels = google_labels
+        self.compute = Compute(store, self.runner, backend, latency, google_labels)
         self.apis = Apis(store, latency, compute_sa_hook=self.add_compute_sa,
                          consistency=self.consistency)
         self.guest = GuestAttributes(store, backend, self.consistency)

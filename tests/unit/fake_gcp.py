@@ -24,18 +24,19 @@ import requests
 from ansible.module_utils import basic
 from ansible.module_utils.testing import patch_module_args
 
+from ansible_collections.openclaw.gcp.plugins.module_utils.gcp import APIS, OVERRIDABLE_SERVICES, OVERRIDE_ENV
+
 ENDPOINT = 'http://fake.invalid'
 # gcloud's endpoint override variables, which the client reads: kept out of the tests' environment
-OVERRIDE_VARS = tuple('CLOUDSDK_API_ENDPOINT_OVERRIDES_%s' % s.upper()
-                      for s in ('compute', 'serviceusage', 'iam', 'cloudresourcemanager', 'cloudbilling'))
+OVERRIDE_VARS = tuple(OVERRIDE_ENV % service.upper() for service in OVERRIDABLE_SERVICES)
 
 
 def layout(endpoint):
-    """Per-service endpoint overrides for a server that answers each API under /<service>/."""
+    """Per-service endpoint overrides for a server that answers each API under /<service>/
+    (Compute under its service path ``/compute/v1/``)."""
     endpoint = endpoint.rstrip('/')
-    return {'compute': endpoint + '/compute/v1/', 'serviceusage': endpoint + '/serviceusage/',
-            'iam': endpoint + '/iam/', 'cloudresourcemanager': endpoint + '/cloudresourcemanager/',
-            'cloudbilling': endpoint + '/cloudbilling/'}
+    return dict((service, '%s/%s' % (endpoint, service_path or service + '/'))
+                for service, service_path, dummy in APIS.values())
 
 
 GOOGLE = 'https://www.googleapis.com/compute/v1/'
