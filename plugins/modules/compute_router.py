@@ -214,6 +214,7 @@ from ansible_collections.openclaw.gcp.plugins.module_utils.gcp import (
     short_name,
     validate_name,
 )
+from ansible_collections.openclaw.gcp.plugins.module_utils.compute import ComputeResource
 
 NAT_KEYS = ('nat_ip_allocate_option', 'source_subnetwork_ip_ranges_to_nat', 'logging', 'log_filter', 'min_ports_per_vm')
 
@@ -376,55 +377,35 @@ def main():
     collection = 'projects/%s/regions/%s/routers' % (project, region)
     path = '%s/%s' % (collection, params['name'])
     resource = 'router %s in region %s (project %s)' % (params['name'], region, project)
-    timeout = float(params['timeout'])
-
-    def read():
-        return client.get('compute', path, 'read', resource)
-
-    def result(changed, before, after, actions):
-        out = {'changed': changed, 'router': after, 'actions': actions}
-        if module._diff:  # pylint: disable=protected-access
-            out['diff'] = {'before': before or {'state': 'absent'}, 'after': after or {'state': 'absent'}}
-        return out
+    router = ComputeResource(module, path, resource, 'router', summarize, float(params['timeout']))
 
     try:
-        current = read()
+        current = router.read()
         before = summarize(current)
         if params['state'] == 'absent':
-            if current is None:
-                module.exit_json(**result(False, before, {}, []))
-            if not module.check_mode:
-                client.compute_mutation('DELETE', path, 'delete', resource, timeout=timeout,
-                                        reconcile=lambda: Applied(None) if read() is None else None)
-            module.exit_json(**result(True, before, {}, ['delete']))
+            router.ensure_absent(current, before)
 
         if current is None:
             body = insert_body(params, project)
-            after = summarize(dict(body, region=region, network=params['network'], selfLink=None))
-            if not module.check_mode:
-                client.compute_mutation('POST', collection, 'create', resource, body=body, timeout=timeout,
-                                        reconcile=lambda: Applied(None) if read() is not None else None)
-                after = summarize(read()) or after
-            module.exit_json(**result(True, before, after, ['create']))
+            predicted = summarize(dict(body, region=region, network=params['network'], selfLink=None))
+            router.exit(True, before, router.create(collection, body, predicted), ['create'])
 
         if before['network'] != short_name(params['network']):
             module.fail_json(msg='Cannot move %s from network %s to %s: delete the router first (no change was made).' % (
                 resource, before['network'], short_name(params['network'])))
         body, actions = plan(current, params)
         if not actions:
-            module.exit_json(**result(False, before, before, []))
-        after = summarize(dict(current, **body))
-        if not module.check_mode:
-            def reconcile():
-                # No fingerprint on routers: read again and rebuild the change from what is there now.
-                now = read()
-                if now is None:
-                    raise GcpError('Failed to update %s: the router disappeared.' % resource)
-                fresh, dummy = plan(now, params)
-                return Applied(None) if not fresh else fresh
-            client.compute_mutation('PATCH', path, 'update', resource, body=body, reconcile=reconcile, timeout=timeout)
-            after = summarize(read()) or after
-        module.exit_json(**result(True, before, after, actions))
+            router.exit(False, before, before, [])
+
+        def reconcile():
+            # No fingerprint on routers: read again and rebuild the change from what is there now.
+            now = router.read()
+            if now is None:
+                raise GcpError('Failed to update %s: the router disappeared.' % resource)
+            fresh, dummy = plan(now, params)
+            return Applied(None) if not fresh else fresh
+        after = router.update('PATCH', body, reconcile, summarize(dict(current, **body)))
+        router.exit(True, before, after, actions)
     except GcpError as exc:
         module.fail_gcp(exc)
 
