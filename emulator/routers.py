@@ -425,4 +425,3 @@ class RoutersMixin:
             if statuses:
                 result["natStatus"] = statuses
             return 200, {"kind": "compute#routerStatusResponse", "result": result}
-
