@@ -9,6 +9,7 @@ resource family (as Google splits its API surface):
 | ``images`` | images, image families, zonal family views |
 | ``networks`` | networks, subnetworks |
 | ``firewalls`` | firewalls |
+| ``routers`` | Cloud Routers and their Cloud NAT gateways |
 | ``instances`` | instances |
 | ``disks`` | disks (views of the boot disks) |
 | ``operations`` | zonal and global operations, ``requestId`` replay |
@@ -23,10 +24,11 @@ from .locations import LocationsMixin
 from .networks import NetworksMixin
 from .operations import OperationsMixin
 from .projects_compute import ProjectsMixin
+from .routers import RoutersMixin
 
 __all__ = ["Compute", "list_body", "paginate", "validate_labels"]
 
 
 class Compute(ProjectsMixin, LocationsMixin, ImagesMixin, NetworksMixin, FirewallsMixin,
-              InstancesMixin, DisksMixin, OperationsMixin, ComputeBase):
+              RoutersMixin, InstancesMixin, DisksMixin, OperationsMixin, ComputeBase):
     """Handlers for ``/compute/v1/...``; each returns ``(status, body)``."""

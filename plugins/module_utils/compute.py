@@ -12,7 +12,7 @@ import hashlib
 import hmac
 import os
 
-from ansible_collections.openclaw.gcp.plugins.module_utils.gcp import metadata_to_dict, normalize_link, short_name, zone_to_region
+from ansible_collections.openclaw.gcp.plugins.module_utils.gcp import Applied, metadata_to_dict, normalize_link, short_name, zone_to_region
 
 # Metadata keys whose values are settings, never secrets: shown in results and diffs as they are.
 # Every other value (a startup script, an API key a user put there) is masked unless listed in
@@ -153,3 +153,56 @@ def merge_ssh_keys(current, wanted, purge=False):
             lines.append(line.strip())
             have.add(identity)
     return '\n'.join(lines)
+
+
+# -- one resource a module reconciles -----------------------------------------------------------
+
+class ComputeResource(object):
+    """The read, report, create and delete steps every single-resource Compute module shares.
+
+    ``key`` names the resource in the result (``firewall``, ``router``); ``summarize`` turns
+    Google's resource into the module's view.
+    """
+
+    def __init__(self, module, path, resource, key, summarize, timeout):
+        self.module = module
+        self.client = module.client
+        self.path = path
+        self.resource = resource
+        self.key = key
+        self.summarize = summarize
+        self.timeout = timeout
+
+    def read(self):
+        return self.client.get('compute', self.path, 'read', self.resource)
+
+    def exit(self, changed, before, after, actions):
+        out = {'changed': changed, self.key: after, 'actions': actions}
+        if self.module._diff:  # pylint: disable=protected-access
+            out['diff'] = {'before': before or {'state': 'absent'}, 'after': after or {'state': 'absent'}}
+        self.module.exit_json(**out)
+
+    def ensure_absent(self, current, before):
+        """``state=absent``: delete the resource if it is there (read before any retry), then exit."""
+        if current is None:
+            self.exit(False, before, {}, [])
+        if not self.module.check_mode:
+            self.client.compute_mutation('DELETE', self.path, 'delete', self.resource, timeout=self.timeout,
+                                         reconcile=lambda: Applied(None) if self.read() is None else None)
+        self.exit(True, before, {}, ['delete'])
+
+    def create(self, collection, body, predicted):
+        """Insert into ``collection`` (unless in check mode); returns the view after (``predicted`` in check mode)."""
+        if self.module.check_mode:
+            return predicted
+        self.client.compute_mutation('POST', collection, 'create', self.resource, body=body, timeout=self.timeout,
+                                     reconcile=lambda: Applied(None) if self.read() is not None else None)
+        return self.summarize(self.read()) or predicted
+
+    def update(self, method, body, reconcile, predicted):
+        """Send one change (unless in check mode); returns the view after (``predicted`` in check mode)."""
+        if self.module.check_mode:
+            return predicted
+        self.client.compute_mutation(method, self.path, 'update', self.resource, body=body, reconcile=reconcile,
+                                     timeout=self.timeout)
+        return self.summarize(self.read()) or predicted
