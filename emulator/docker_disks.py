@@ -30,6 +30,12 @@ DISK_FILE = "disk.img"
 GIB = 1024 ** 3
 LOOP_MAJOR = 7
 CGROUP_DEVICES = "/sys/fs/cgroup/devices"
+# The instance's container starts with this instead of systemd: it waits (10 s at the most)
+# until the emulator has plugged the disks and mounted their fstab entries (in a container
+# systemd ignores fstab entries of devices), as a VM's disks are there before its init runs.
+DISKS_READY = "/run/google-disks-ready"
+BOOT_COMMAND = ["/bin/sh", "-c", "i=0; while [ ! -e %s ] && [ $i -lt 200 ]; do sleep 0.05; "
+                "i=$((i+1)); done; exec /lib/systemd/systemd" % DISKS_READY]
 
 # Run inside the instance as root: make or remove the device nodes of attached disks.
 DISK_AGENT = r'''
@@ -44,13 +50,33 @@ def remove(path):
     if os.path.lexists(path):
         os.unlink(path)
 
+def udev_links(node):
+    """What udev would add: /dev/disk/by-uuid and by-label links of the file system."""
+    out = subprocess.run(["blkid", "-p", "-o", "export", node], stdout=subprocess.PIPE,
+                         stderr=subprocess.DEVNULL, universal_newlines=True).stdout
+    found = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+    links = []
+    if found.get("UUID"):
+        links.append("/dev/disk/by-uuid/" + found["UUID"])
+    if found.get("LABEL") and "/" not in found["LABEL"]:
+        links.append("/dev/disk/by-label/" + found["LABEL"].replace(" ", "\\x20"))
+    return links
+
+def pointing_to(node):
+    out = []
+    for folder in ("/dev/disk/by-uuid", "/dev/disk/by-label"):
+        if os.path.isdir(folder):
+            out += [os.path.join(folder, n) for n in os.listdir(folder)
+                    if os.path.realpath(os.path.join(folder, n)) == node]
+    return out
+
 for item in data.get("unplug", []):
     number = "%d:%d" % (item["major"], item["minor"])
     with open("/proc/self/mountinfo") as handle:
         targets = [line.split()[4] for line in handle if line.split()[2] == number]
     for target in sorted(targets, key=len, reverse=True):
         subprocess.call(["umount", "-l", target.replace("\\040", " ")])
-    for link in item["links"]:
+    for link in item["links"] + pointing_to(item["node"]):
         remove(link)
     node = item["node"]
     if os.path.exists(node) and os.stat(node).st_rdev == os.makedev(item["major"], item["minor"]):
@@ -64,10 +90,29 @@ for item in data.get("plug", []):
         os.mknod(node, 0o660 | stat.S_IFBLK, rdev)
         os.chown(node, 0, disk_gid)
         os.chmod(node, 0o660)
-    for link in item["links"]:
+    for link in item["links"] + udev_links(node):
         os.makedirs(os.path.dirname(link), exist_ok=True)
         remove(link)
         os.symlink(os.path.relpath(node, os.path.dirname(link)), link)
+if data.get("boot"):
+    # What the boot would mount: the fstab entries (not noauto) of the attached disks.
+    plugged = {os.makedev(i["major"], i["minor"]) for i in data.get("plug", [])}
+    lines = []
+    if plugged and os.path.exists("/etc/fstab"):
+        with open("/etc/fstab") as handle:
+            lines = [l.split() for l in handle if l.strip() and not l.lstrip().startswith("#")]
+    for fields in lines:
+        if len(fields) < 2 or "noauto" in (fields[3] if len(fields) > 3 else "").split(","):
+            continue
+        spec = fields[0]
+        if spec.split("=", 1)[0] in ("UUID", "LABEL", "PARTUUID", "PARTLABEL"):
+            spec = subprocess.run(["blkid", "-l", "-o", "device", "-t", spec],
+                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                  universal_newlines=True).stdout.strip()
+        if spec.startswith("/dev/") and os.path.exists(spec) and os.stat(spec).st_rdev in plugged:
+            os.makedirs(fields[1], exist_ok=True)
+            subprocess.call(["mount", fields[1]])
+    open(data["ready"], "w").close()
 '''
 
 
@@ -243,17 +288,21 @@ class DockerDisks:
         self._exec(container, ["python3", "-c", "import base64;exec(base64.b64decode('%s'))"
                                % script, json.dumps(data)], "plugging disks")
 
-    def plug_disks(self, container, inst, entries=None):
-        """Make the instance's extra disks (or ``entries``) block devices in ``container``."""
+    def plug_disks(self, container, inst, entries=None, boot=False):
+        """Make the instance's extra disks (or ``entries``) block devices in ``container``;
+        at ``boot`` also mount their fstab entries and let the container's init go on."""
         entries = inst["disks"][1:] if entries is None else entries
-        if not entries:
+        if not entries and not boot:
             return
         items = self._plug_items(inst, entries, bind=True)
         container.reload()
         pid = container.attrs["State"]["Pid"]
         for _, item in items:
             cgroup_rule(pid, "b %d:%d rw" % (item["major"], item["minor"]), allow=True)
-        self._disk_agent(container, {"plug": [item for _, item in items]})
+        data = {"plug": [item for _, item in items]}
+        if boot:
+            data.update(boot=True, ready=DISKS_READY)
+        self._disk_agent(container, data)
 
     def unplug_disks(self, container, inst, entries=None):
         """Remove the disks' nodes from ``container`` (when it runs) and release the loops."""
