@@ -172,7 +172,7 @@ def cgroup_root(pid):
     """The container's directory in the cgroup v1 ``devices`` hierarchy, from its init's pid."""
     with open("/proc/%d/cgroup" % pid, encoding="utf-8") as handle:
         for line in handle:
-            _, controllers, path = line.rstrip("\n").split(":", 2)
+            controllers, path = line.rstrip("\n").split(":", 2)[1:]
             if "devices" in controllers.split(","):
                 return CGROUP_DEVICES + path
     raise OperationFailed("RESOURCE_OPERATION_FAILED", "Attaching disks needs the cgroup v1 "
@@ -185,7 +185,7 @@ def cgroup_rule(pid, rule, allow):
         with open(os.path.join(root, "devices.deny"), "w", encoding="utf-8") as handle:
             handle.write(rule)      # a deny reaches the whole subtree
         return
-    for directory, _, _ in os.walk(root):   # top-down: new sub-groups inherit from parents
+    for directory in [walked[0] for walked in os.walk(root)]:   # top-down: new sub-groups inherit from parents
         try:
             with open(os.path.join(directory, "devices.allow"), "w", encoding="utf-8") as handle:
                 handle.write(rule)
@@ -261,11 +261,13 @@ class DockerDisks:
 
     # -- attaching -------------------------------------------------------------------------
     def _plug_items(self, inst, entries, bind):
-        """[(image path, item for DISK_AGENT)] of the disks in ``entries``; ``bind`` binds
+        """[item for DISK_AGENT] of the disks in ``entries``; ``bind`` binds
         their loop devices (else only those already bound are listed)."""
         items = []
         for entry in entries:
             path = self.disk_image_path({"selfLink": entry["source"]})
+            if path is None and not bind:
+                continue
             if path is None:
                 raise OperationFailed("RESOURCE_NOT_FOUND", "The volume of disk %s is gone."
                                       % entry["source"].rsplit("/", 1)[1], 404)
@@ -276,11 +278,11 @@ class DockerDisks:
             for device in devices:
                 rdev = os.stat(device).st_rdev
                 name = entry["deviceName"]
-                items.append((path, {
+                items.append({
                     "node": device_node(entry["index"]), "major": os.major(rdev),
                     "minor": os.minor(rdev),
                     "links": ["/dev/disk/by-id/google-" + name,
-                              "/dev/disk/by-id/scsi-0Google_PersistentDisk_" + name]}))
+                              "/dev/disk/by-id/scsi-0Google_PersistentDisk_" + name]})
         return items
 
     def _disk_agent(self, container, data):
@@ -297,9 +299,9 @@ class DockerDisks:
         items = self._plug_items(inst, entries, bind=True)
         container.reload()
         pid = container.attrs["State"]["Pid"]
-        for _, item in items:
+        for item in items:
             cgroup_rule(pid, "b %d:%d rw" % (item["major"], item["minor"]), allow=True)
-        data = {"plug": [item for _, item in items]}
+        data = {"plug": items}
         if boot:
             data.update(boot=True, ready=DISKS_READY)
         self._disk_agent(container, data)
@@ -311,9 +313,9 @@ class DockerDisks:
         if items and container is not None:
             container.reload()
             if container.status == "running":
-                self._disk_agent(container, {"unplug": [item for _, item in items]})
+                self._disk_agent(container, {"unplug": items})
                 pid = container.attrs["State"]["Pid"]
-                for _, item in items:
+                for item in items:
                     cgroup_rule(pid, "b %d:%d rw" % (item["major"], item["minor"]), allow=False)
         for entry in entries:
             path = self.disk_image_path({"selfLink": entry["source"]})
