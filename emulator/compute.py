@@ -11,7 +11,7 @@ resource family (as Google splits its API surface):
 | ``firewalls`` | firewalls |
 | ``routers`` | Cloud Routers and their Cloud NAT gateways |
 | ``instances`` | instances |
-| ``disks`` | disks (views of the boot disks) |
+| ``disks``, ``attached_disks`` | disks (own and boot views), attach/detach |
 | ``operations`` | zonal and global operations, ``requestId`` replay |
 """
 
