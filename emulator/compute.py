@@ -11,6 +11,8 @@ resource family (as Google splits its API surface):
 | ``firewalls`` | firewalls |
 | ``instances`` | instances |
 | ``disks`` | disks (views of the boot disks) |
+| ``snapshots`` | snapshots, ``disks.createSnapshot``, scheduled snapshots |
+| ``resource_policies`` | resource policies (snapshot schedules), ``disks.add/removeResourcePolicies`` |
 | ``operations`` | zonal and global operations, ``requestId`` replay |
 """
 
@@ -23,10 +25,13 @@ from .locations import LocationsMixin
 from .networks import NetworksMixin
 from .operations import OperationsMixin
 from .projects_compute import ProjectsMixin
+from .resource_policies import ResourcePoliciesMixin
+from .snapshots import SnapshotsMixin
 
 __all__ = ["Compute", "list_body", "paginate", "validate_labels"]
 
 
 class Compute(ProjectsMixin, LocationsMixin, ImagesMixin, NetworksMixin, FirewallsMixin,
-              InstancesMixin, DisksMixin, OperationsMixin, ComputeBase):
+              InstancesMixin, SnapshotsMixin, ResourcePoliciesMixin, DisksMixin, OperationsMixin,
+              ComputeBase):
     """Handlers for ``/compute/v1/...``; each returns ``(status, body)``."""
