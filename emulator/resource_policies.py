@@ -302,7 +302,7 @@ class ResourcePoliciesMixin:
                                   link.rsplit("/", 1)[1] for link in attached + new)))
             record["resourcePolicies"] = attached + new
             self.store.touch()
-        return self._disk_op(req, proj, zone, view, "addResourcePolicies")
+        return self._policy_disk_op(req, proj, zone, view, "addResourcePolicies")
 
     def remove_disk_resource_policies(self, req, project, zone, name):
         with self.store.lock:
@@ -317,16 +317,11 @@ class ResourcePoliciesMixin:
                                   "The resource policy is not attached to disk '%s'." % name)
             record["resourcePolicies"] = [link for link in attached if link not in links]
             self.store.touch()
-        return self._disk_op(req, proj, zone, view, "removeResourcePolicies")
+        return self._policy_disk_op(req, proj, zone, view, "removeResourcePolicies")
 
-    def _disk_op(self, req, proj, zone, view, op_type, job=None):
+    def _policy_disk_op(self, req, proj, zone, view, op_type):
         latency = self.latency
-
-        def run(j):
-            if job:
-                job(j)
-            j.sleep(latency)
         op = new_operation(proj["projectId"], "zones/" + zone, op_type, view["selfLink"],
                            view["id"], req.user, zone=zone)
-        return 200, self.runner.launch(proj["projectId"], "zones/" + zone, op, run,
-                                       self.sync and job is None)
+        return 200, self.runner.launch(proj["projectId"], "zones/" + zone, op,
+                                       lambda j: j.sleep(latency), self.sync)
