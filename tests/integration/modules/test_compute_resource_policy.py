@@ -53,8 +53,8 @@ def test_check_apply_check_apply_update_and_recreate(emulator, runner):
 
     # what Google lets change: one PATCH
     start = len(emulator.requests())
-    update = {'name': 'update', 'openclaw.gcp.compute_resource_policy': dict(POLICY, max_retention_days=3,
-                                                                          on_source_disk_delete='apply_retention_policy')}
+    changed = dict(POLICY, max_retention_days=3, on_source_disk_delete='apply_retention_policy')
+    update = {'name': 'update', 'openclaw.gcp.compute_resource_policy': changed}
     updated = dict(runner.play([update, dict(update, name='again')], diff=True))
     assert updated['update']['actions'] == ['update max_retention_days, on_source_disk_delete']
     assert updated['update']['diff']['after']['max_retention_days'] == 3
@@ -88,8 +88,7 @@ def test_in_use_policy_and_snapshot_info(emulator, runner):
 
     start = len(emulator.requests())
     results = dict(runner.play([
-        {'name': 'scheduled', 'openclaw.gcp.compute_snapshot_info': {'disk': 'snap-gw', 'zone': ZONE, 'auto_created': True,
-                                                                    'status': 'READY'}},
+        {'name': 'scheduled', 'openclaw.gcp.compute_snapshot_info': dict(disk='snap-gw', zone=ZONE, auto_created=True, status='READY')},
         {'name': 'all', 'openclaw.gcp.compute_snapshot_info': {'disk': 'snap-gw', 'zone': ZONE}},
         {'name': 'labelled', 'openclaw.gcp.compute_snapshot_info': {'labels': {'backup': 'nightly'}}},
         {'name': 'delete', 'ignore_errors': True, 'openclaw.gcp.compute_resource_policy': {
