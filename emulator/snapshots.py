@@ -12,7 +12,8 @@ import time
 
 from . import catalog, util
 from .common import list_body, paginate, published, validate_labels
-from .errors import already_exists, condition_not_met, invalid, not_found, required
+from .disks import published_disk
+from .errors import ApiError, already_exists, condition_not_met, invalid, not_found, required
 from .ops import new_operation
 from .resource_policies import policy_path, storage_location
 
@@ -43,25 +44,78 @@ def scheduled_name(disk, zone, when):
 class SnapshotsMixin:
     """``snapshots`` and ``disks.createSnapshot``."""
 
-    # -- disks as snapshot sources (boot disks: the views of disks.py) -------------------------
+    # -- disks as snapshot sources: boot disks (views of their instances) and disks of their own
     def _all_disks(self, proj):
         """(record, public view) of every disk of the project; ``record`` is where the disk's
         own settings (``resourcePolicies``, ``_data``) are kept."""
-        for zone in sorted(proj["instances"]):
-            for inst in proj["instances"][zone].values():
-                yield inst["_disk"], self._disk(proj, inst)
+        for zone in sorted(set(proj["instances"]) | set(proj.get("disks", {}))):
+            for inst in proj["instances"].get(zone, {}).values():
+                yield inst["_disk"], self._boot_view(proj, inst)
+            for disk in proj.get("disks", {}).get(zone, {}).values():
+                yield disk, published_disk(disk)
 
     def _disk_record(self, proj, zone, name):
-        for inst in proj["instances"].get(zone, {}).values():
-            if inst["_disk"]["name"] == name:
-                return inst["_disk"], self._disk(proj, inst)
-        raise not_found("projects/%s/zones/%s/disks/%s" % (proj["projectId"], zone, name))
+        inst = self.boot_owner(proj, zone, name)
+        if inst is not None:
+            return inst["_disk"], self._boot_view(proj, inst)
+        disk = self._own_disk(proj, zone, name)
+        return disk, published_disk(disk)
 
-    def _disk(self, proj, inst):
-        view = super()._disk(proj, inst)
+    def _boot_view(self, proj, inst):
+        view = super()._boot_view(proj, inst)
         if inst["_disk"].get("resourcePolicies"):
             view["resourcePolicies"] = list(inst["_disk"]["resourcePolicies"])
         return view
+
+    # -- disks.insert with sourceSnapshot / resourcePolicies (called by disks.py) -------------
+    def source_snapshot(self, proj, body):
+        """The stored snapshot a new disk is made from (``sourceSnapshot``: a name, partial or
+        full link), or None; 404 when it does not exist, 400 while it is not READY."""
+        ref = body.get("sourceSnapshot")
+        if not ref:
+            return None
+        name = util.last_segment(ref, "snapshots")
+        owner = util.segment(ref, "projects") or proj["projectId"]
+        if not name:
+            raise invalid("resource.sourceSnapshot", ref, "Invalid snapshot reference.")
+        other = self.store.project(owner) if owner != proj["projectId"] else proj
+        snap = (other or {}).get("snapshots", {}).get(name)
+        if snap is None:
+            raise not_found(snapshot_path(owner, name))
+        if snap["status"] != "READY":
+            raise ApiError(400, "resourceNotReady", "The resource '%s' is not ready"
+                           % snapshot_path(owner, name))
+        return snap
+
+    @staticmethod
+    def check_restore_size(snap, size):
+        if snap is not None and int(size) < int(snap["diskSizeGb"]):
+            raise invalid("resource.sizeGb", size, "Requested disk size cannot be smaller than "
+                          "the snapshot size (%s GB)." % snap["diskSizeGb"])
+
+    def disk_policy_links(self, proj, zone, body):
+        """``resourcePolicies`` of a new disk: checked as ``addResourcePolicies`` checks them."""
+        if not body.get("resourcePolicies"):
+            return []
+        links = self._policy_links(proj, zone, body)
+        if len(set(links)) > 1:
+            raise invalid("resource.resourcePolicies", "", "A disk can have at most one "
+                          "snapshot schedule resource policy.")
+        return sorted(set(links))
+
+    @staticmethod
+    def restore_fields(disk, snap):
+        if snap is not None:
+            disk["sourceSnapshot"] = snap["selfLink"]
+            disk["sourceSnapshotId"] = snap["id"]
+            if "_data" in snap:
+                disk["_data"] = copy.deepcopy(snap["_data"])
+
+    def restore_data(self, project, snap, disk):
+        """Fill a new disk with a snapshot's data (backend), after the disk was created."""
+        restorer = getattr(self.backend, "restore_snapshot", None)
+        if snap is not None and restorer:
+            restorer(project, copy.deepcopy(snap), disk)
 
     # -- helpers -----------------------------------------------------------------------------
     @staticmethod

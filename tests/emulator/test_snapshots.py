@@ -249,3 +249,55 @@ def test_gcloud_snapshot_schedule(session, emu, vm, tmp_path):
     gcloud(emu, tmp_path, "compute", "resource-policies", "delete", "gc-nightly", "--region",
            REGION, "--quiet")
     assert "items" not in do(session, emu, "GET", "global/snapshots")
+
+
+def test_own_disk_snapshot_restore_and_orphans(session, emu):
+    disks = "zones/%s/disks" % ZONE
+    do(session, emu, "POST", disks, {"name": "state-a", "sizeGb": "30"})
+    do(session, emu, "POST", "regions/%s/resourcePolicies" % REGION, policy_body("keep-c"))
+    keep = "projects/%s/regions/%s/resourcePolicies/keep-c" % (PROJECT, REGION)
+    # disks.insert checks resourcePolicies as addResourcePolicies does
+    wrong = do(session, emu, "POST", disks, {"name": "state-x", "resourcePolicies": [
+        "projects/%s/regions/europe-west1/resourcePolicies/keep-c" % PROJECT]}, status=400)
+    assert "same region" in wrong.json()["error"]["message"]
+    do(session, emu, "POST", disks, {"name": "state-b", "sizeGb": "10", "resourcePolicies": [keep]})
+    assert do(session, emu, "GET", disks + "/state-b")["resourcePolicies"] == [
+        "https://www.googleapis.com/compute/v1/" + keep]
+    do(session, emu, "POST", disks + "/state-a/addResourcePolicies", {"resourcePolicies": [keep]})
+    made = run_schedule(emu, "keep-c").json()["created"]
+    assert len(made) == 2 and any(name.startswith("state-a-") for name in made)
+
+    # restore: the size defaults to the snapshot's and cannot be smaller
+    snap_a = [name for name in made if name.startswith("state-a-")][0]
+    too_small = do(session, emu, "POST", disks, {"name": "restored", "sizeGb": "20",
+                                                 "sourceSnapshot": "global/snapshots/" + snap_a},
+                   status=400)
+    assert "cannot be smaller than the snapshot size" in too_small.json()["error"]["message"]
+    do(session, emu, "POST", disks, {"name": "restored", "sourceSnapshot": "nope"}, status=404)
+    do(session, emu, "POST", disks, {"name": "restored",
+                                     "sourceSnapshot": "global/snapshots/" + snap_a})
+    restored = do(session, emu, "GET", disks + "/restored")
+    assert restored["sizeGb"] == "30" and restored["sourceSnapshot"].endswith("/" + snap_a)
+    assert restored["sourceSnapshotId"] == do(session, emu, "GET",
+                                              "global/snapshots/" + snap_a)["id"]
+
+    # the source disk goes; with APPLY_RETENTION_POLICY its scheduled snapshots still expire,
+    # with KEEP_AUTO_SNAPSHOTS they stay
+    do(session, emu, "POST", disks + "/state-a/removeResourcePolicies", {"resourcePolicies": [keep]})
+    do(session, emu, "DELETE", disks + "/state-a")
+    do(session, emu, "PATCH", "regions/%s/resourcePolicies/keep-c" % REGION,
+       {"snapshotSchedulePolicy": {"retentionPolicy": {"onSourceDiskDelete":
+                                                       "KEEP_AUTO_SNAPSHOTS"}}})
+    later = run_schedule(emu, "keep-c", elapsed_days=30).json()
+    assert later["deleted"] == sorted(n for n in made if n != snap_a)  # state-b's old one
+    do(session, emu, "GET", "global/snapshots/" + snap_a)
+    do(session, emu, "PATCH", "regions/%s/resourcePolicies/keep-c" % REGION,
+       {"snapshotSchedulePolicy": {"retentionPolicy": {"onSourceDiskDelete":
+                                                       "APPLY_RETENTION_POLICY"}}})
+    last = run_schedule(emu, "keep-c").json()
+    assert last["deleted"] == [snap_a]
+    for name in later["created"] + last["created"]:
+        do(session, emu, "DELETE", "global/snapshots/" + name)
+    do(session, emu, "DELETE", disks + "/state-b")
+    do(session, emu, "DELETE", disks + "/restored")
+    do(session, emu, "DELETE", "regions/%s/resourcePolicies/keep-c" % REGION)
