@@ -182,13 +182,13 @@ class SnapshotsMixin:
         self.store.touch()
         return snap
 
-    def _copy_data(self, project, name, record):
+    def _copy_data(self, project, name, record, view):
         """Copy the disk's data into the snapshot (backend), then mark it READY."""
         with self.store.lock:
             snap = self.store.projects[project].get("snapshots", {}).get(name)
             if snap is None:
                 return
-            disk = copy.deepcopy(record)
+            disk = copy.deepcopy(view)
             target = copy.deepcopy(snap)
         copier = getattr(self.backend, "snapshot_disk", None)
         used = copier(project, disk, target) if copier else None
@@ -197,7 +197,7 @@ class SnapshotsMixin:
             if snap is None:
                 return
             if used is None:
-                used = int(record.get("_usedBytes") or 0)
+                used = 0    # the memory backend has no bytes
             snap["storageBytes"] = str(int(used))
             snap["creationSizeBytes"] = str(int(used))
             snap["storageBytesStatus"] = "UP_TO_DATE"
@@ -233,7 +233,7 @@ class SnapshotsMixin:
             snap_name = snap["name"]
             op = new_operation(project, "zones/" + zone, "createSnapshot", view["selfLink"],
                                view["id"], req.user, zone=zone)
-        return 200, self._launch_copy(project, "zones/" + zone, op, snap_name, record)
+        return 200, self._launch_copy(project, "zones/" + zone, op, snap_name, record, view)
 
     def insert_snapshot(self, req, project):
         """``snapshots.insert`` with ``sourceDisk``: a global operation on the snapshot."""
@@ -252,15 +252,15 @@ class SnapshotsMixin:
             snap_name = snap["name"]
             op = new_operation(project, "global", "insert", snap["selfLink"], snap["id"],
                                req.user)
-        return 200, self._launch_copy(project, "global", op, snap_name, record)
+        return 200, self._launch_copy(project, "global", op, snap_name, record, view)
 
-    def _launch_copy(self, project, scope, op, snap_name, record):
+    def _launch_copy(self, project, scope, op, snap_name, record, view):
         latency = self.latency
         copies = getattr(self.backend, "snapshot_disk", None) is not None
 
         def job(j):
             j.sleep(latency)
-            self._copy_data(project, snap_name, record)
+            self._copy_data(project, snap_name, record, view)
 
         def forget(error):  # pylint: disable=unused-argument
             with self.store.lock:
@@ -320,12 +320,12 @@ class SnapshotsMixin:
                     snap["creationTimestamp"] = util.timestamp(snap["_created"])
             disks = [(record, view) for record, view in self._all_disks(proj)
                      if link in (record.get("resourcePolicies") or [])]
-            made = [(self._new_snapshot(proj, record, view, {}, policy)["name"], record)
+            made = [(self._new_snapshot(proj, record, view, {}, policy)["name"], record, view)
                     for record, view in disks]
-        for snap_name, record in made:
-            self._copy_data(project, snap_name, record)
+        for snap_name, record, view in made:
+            self._copy_data(project, snap_name, record, view)
         deleted = self._apply_retention(proj, policy)
-        return {"created": [snap_name for snap_name, dummy in made], "deleted": deleted,
+        return {"created": [entry[0] for entry in made], "deleted": deleted,
                 "policy": policy_path(project, region, name)}
 
     def _apply_retention(self, proj, policy):
