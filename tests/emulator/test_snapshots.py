@@ -245,6 +245,17 @@ def test_gcloud_snapshot_schedule(session, emu, vm, tmp_path):
     assert [s["name"] for s in listed] == made
     gcloud(emu, tmp_path, "compute", "disks", "remove-resource-policies", vm, "--zone", ZONE,
            "--resource-policies", "gc-nightly")
+    # a manual snapshot and a disk restored from it
+    gcloud(emu, tmp_path, "compute", "disks", "snapshot", vm, "--zone", ZONE,
+           "--snapshot-names", "gc-manual")
+    assert do(session, emu, "GET", "global/snapshots/gc-manual")["status"] == "READY"
+    gcloud(emu, tmp_path, "compute", "disks", "create", "gc-restored", "--zone", ZONE,
+           "--source-snapshot", "gc-manual")
+    restored = do(session, emu, "GET", "zones/%s/disks/gc-restored" % ZONE)
+    assert restored["sourceSnapshot"].endswith("/global/snapshots/gc-manual")
+    assert restored["sizeGb"] == "20"
+    gcloud(emu, tmp_path, "compute", "disks", "delete", "gc-restored", "--zone", ZONE, "--quiet")
+    gcloud(emu, tmp_path, "compute", "snapshots", "delete", "gc-manual", "--quiet")
     gcloud(emu, tmp_path, "compute", "snapshots", "delete", made[0], "--quiet")
     gcloud(emu, tmp_path, "compute", "resource-policies", "delete", "gc-nightly", "--region",
            REGION, "--quiet")
