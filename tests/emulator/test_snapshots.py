@@ -312,3 +312,66 @@ def test_own_disk_snapshot_restore_and_orphans(session, emu):
     do(session, emu, "DELETE", disks + "/state-b")
     do(session, emu, "DELETE", disks + "/restored")
     do(session, emu, "DELETE", "regions/%s/resourcePolicies/keep-c" % REGION)
+
+
+# -- docker backend: snapshots hold the disk's bytes ------------------------------------------
+def in_vm(vm, script):
+    done = subprocess.run(["docker", "exec", "gce-%s-%s-%s" % (PROJECT, ZONE, vm), "sh", "-ec",
+                           script], capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, "%s:\n%s%s" % (script, done.stdout, done.stderr)
+    return done.stdout.strip()
+
+
+def volume_exists(name):
+    return subprocess.run(["docker", "volume", "inspect", name], capture_output=True,
+                          check=False).returncode == 0
+
+
+@pytest.mark.docker
+def test_docker_snapshot_holds_the_disk_data(tmp_path):
+    from emulator.testing import Emulator  # pylint: disable=import-outside-toplevel
+    from emulator_helpers import authorized_session  # pylint: disable=import-outside-toplevel
+    suffix = os.urandom(3).hex()
+    vm, disk = "sn-vm-" + suffix, "sn-state-" + suffix
+    disks = "zones/%s/disks" % ZONE
+    with Emulator(tmp_path / "state", backend="docker") as emu:
+        session = authorized_session(emu)
+        do(session, emu, "POST", disks, {"name": disk, "sizeGb": "10"})
+        body = instance_body(vm, machine_type="e2-micro")
+        body["disks"].append({"source": "projects/%s/zones/%s/disks/%s" % (PROJECT, ZONE, disk),
+                              "deviceName": "state", "autoDelete": False})
+        do(session, emu, "POST", "zones/%s/instances" % ZONE, body)
+        in_vm(vm, "mkfs.ext4 -q /dev/disk/by-id/google-state && mkdir -p /mnt/s && "
+                  "mount /dev/disk/by-id/google-state /mnt/s && echo before > /mnt/s/f.txt && "
+                  "sync")
+        do(session, emu, "POST", disks + "/%s/createSnapshot" % disk, {"name": "sn-" + suffix})
+        snap = do(session, emu, "GET", "global/snapshots/sn-" + suffix)
+        assert snap["status"] == "READY"
+        assert 0 < int(snap["storageBytes"]) < 10 * 1024 ** 3   # sparse: only what was written
+        assert volume_exists("gcesnap-%s-sn-%s" % (PROJECT, suffix))
+        in_vm(vm, "echo after > /mnt/s/f.txt && sync")
+
+        # a scheduled snapshot copies the bytes too
+        do(session, emu, "POST", "regions/%s/resourcePolicies" % REGION, policy_body("sn-pol"))
+        do(session, emu, "POST", disks + "/%s/addResourcePolicies" % disk,
+           {"resourcePolicies": ["regions/%s/resourcePolicies/sn-pol" % REGION]})
+        auto = run_schedule(emu, "sn-pol").json()["created"][0]
+        assert int(do(session, emu, "GET", "global/snapshots/" + auto)["storageBytes"]) > 0
+
+        # restore: a new, bigger disk from the first snapshot has the data of that moment
+        do(session, emu, "POST", disks, {"name": "sn-back-" + suffix, "sizeGb": "12",
+                                         "sourceSnapshot": "global/snapshots/sn-" + suffix})
+        attach = {"source": "projects/%s/zones/%s/disks/sn-back-%s" % (PROJECT, ZONE, suffix),
+                  "deviceName": "restored"}
+        do(session, emu, "POST", "zones/%s/instances/%s/attachDisk" % (ZONE, vm), attach)
+        assert in_vm(vm, "blockdev --getsize64 /dev/disk/by-id/google-restored") == str(
+            12 * 1024 ** 3)
+        assert in_vm(vm, "mkdir -p /mnt/r && mount -o ro,noload "
+                         "/dev/disk/by-id/google-restored /mnt/r && cat /mnt/r/f.txt && "
+                         "umount /mnt/r") == "before"
+        assert in_vm(vm, "cat /mnt/s/f.txt") == "after"
+        # deleting a snapshot removes its volume
+        do(session, emu, "DELETE", "global/snapshots/sn-" + suffix)
+        assert not volume_exists("gcesnap-%s-sn-%s" % (PROJECT, suffix))
+    # the emulator's cleanup removes the other snapshot volumes with the rest
+    assert not volume_exists("gcesnap-%s-%s" % (PROJECT, auto))
