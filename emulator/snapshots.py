@@ -301,6 +301,20 @@ class SnapshotsMixin:
             return self._global_op(req, project, "setLabels", snapshot_path(project, name),
                                    snap["id"])
 
+    def settle_snapshots(self):
+        """After a restart: a snapshot left ``CREATING`` (its copy was cut short) or
+        ``DELETING`` is gone, data included, as a failed or finished operation leaves it."""
+        with self.store.lock:
+            gone = [(project, copy.deepcopy(snap)) for project, proj in self.store.projects.items()
+                    for snap in proj.get("snapshots", {}).values()
+                    if snap["status"] in ("CREATING", "DELETING")]
+            for project, snap in gone:
+                del self.store.projects[project]["snapshots"][snap["name"]]
+            if gone:
+                self.store.touch()
+        for project, snap in gone:
+            self._drop_snapshot(project, snap)
+
     # -- the schedule, run now (admin) ---------------------------------------------------------
     def run_snapshot_schedule(self, project, region, name, elapsed_days=0.0):
         """Take the scheduled snapshot of every disk carrying the policy, then apply its

@@ -375,3 +375,22 @@ def test_docker_snapshot_holds_the_disk_data(tmp_path):
         assert not volume_exists("gcesnap-%s-sn-%s" % (PROJECT, suffix))
     # the emulator's cleanup removes the other snapshot volumes with the rest
     assert not volume_exists("gcesnap-%s-%s" % (PROJECT, auto))
+
+
+def test_restart_keeps_ready_snapshots_and_drops_unfinished(tmp_path):
+    from emulator.testing import Emulator  # pylint: disable=import-outside-toplevel
+    from emulator_helpers import authorized_session  # pylint: disable=import-outside-toplevel
+    with Emulator(tmp_path / "state", backend="memory", latency=2) as emu:
+        session = authorized_session(emu)
+        do(session, emu, "POST", "zones/%s/instances" % ZONE, instance_body("rs-vm"))
+        do(session, emu, "POST", "zones/%s/disks/rs-vm/createSnapshot" % ZONE, {"name": "kept"})
+        do(session, emu, "POST", "regions/%s/resourcePolicies" % REGION, policy_body("rs-pol"))
+        answer = session.post(compute(emu, "zones/%s/disks/rs-vm/createSnapshot" % ZONE),
+                              json={"name": "cut-short"})
+        assert answer.json()["status"] == "RUNNING"
+        assert do(session, emu, "GET", "global/snapshots/cut-short")["status"] == "CREATING"
+        emu.restart()
+        session = authorized_session(emu)
+        assert do(session, emu, "GET", "global/snapshots/kept")["status"] == "READY"
+        do(session, emu, "GET", "global/snapshots/cut-short", status=404)
+        assert do(session, emu, "GET", "regions/%s/resourcePolicies/rs-pol" % REGION)["name"]
