@@ -2,9 +2,9 @@
 setLabels``, and the scheduled (``autoCreated``) snapshots a snapshot-schedule resource policy
 takes when the emulator is told to run it (``POST /_emulator/resource-policies/run``).
 
-A snapshot's data is copied by the backend (``snapshot_disk`` / ``delete_snapshot``, when the
-backend has them); the memory backend keeps the disk's private ``_data`` (if any) in the
-snapshot, so a disk made from it (``sourceSnapshot``) starts with the same data."""
+A snapshot's data is copied by the backend when it has disk bytes (``snapshot_disk``,
+``restore_snapshot``, ``delete_snapshot``: the docker backend, ``docker_snapshots.py``); the
+memory backend has none."""
 
 import copy
 import secrets
@@ -47,7 +47,7 @@ class SnapshotsMixin:
     # -- disks as snapshot sources: boot disks (views of their instances) and disks of their own
     def _all_disks(self, proj):
         """(record, public view) of every disk of the project; ``record`` is where the disk's
-        own settings (``resourcePolicies``, ``_data``) are kept."""
+        own settings (``resourcePolicies``) are kept."""
         for zone in sorted(set(proj["instances"]) | set(proj.get("disks", {}))):
             for inst in proj["instances"].get(zone, {}).values():
                 yield inst["_disk"], self._boot_view(proj, inst)
@@ -108,8 +108,6 @@ class SnapshotsMixin:
         if snap is not None:
             disk["sourceSnapshot"] = snap["selfLink"]
             disk["sourceSnapshotId"] = snap["id"]
-            if "_data" in snap:
-                disk["_data"] = copy.deepcopy(snap["_data"])
 
     def restore_data(self, project, snap, disk):
         """Fill a new disk with a snapshot's data (backend), after the disk was created."""
@@ -128,7 +126,7 @@ class SnapshotsMixin:
             raise not_found(snapshot_path(proj["projectId"], name))
         return snap
 
-    def _new_snapshot(self, proj, record, view, body, policy=None, when=None):
+    def _new_snapshot(self, proj, view, body, policy=None, when=None):
         """The stored snapshot of disk ``view`` (status CREATING until its data is copied)."""
         project = proj["projectId"]
         zone = view["zone"].rsplit("/", 1)[1]
@@ -169,20 +167,18 @@ class SnapshotsMixin:
             "storageLocations": locations or [multi_region(catalog.ZONES[zone])],
             "autoCreated": policy is not None, "downloadBytes": "0",
             "architecture": view.get("architecture", "X86_64"), "snapshotType": "STANDARD",
-            "_created": when, "_zone": zone,
+            "_created": when,
         }
         if view.get("sourceImage"):
             snap["sourceImage"] = view["sourceImage"]
         if policy is not None:
             snap["sourceSnapshotSchedulePolicy"] = policy["selfLink"]
             snap["sourceSnapshotSchedulePolicyId"] = policy["id"]
-        if "_data" in record:
-            snap["_data"] = copy.deepcopy(record["_data"])
         self._snapshots(proj)[name] = snap
         self.store.touch()
         return snap
 
-    def _copy_data(self, project, name, record, view):
+    def _copy_data(self, project, name, view):
         """Copy the disk's data into the snapshot (backend), then mark it READY."""
         with self.store.lock:
             snap = self.store.projects[project].get("snapshots", {}).get(name)
@@ -191,13 +187,11 @@ class SnapshotsMixin:
             disk = copy.deepcopy(view)
             target = copy.deepcopy(snap)
         copier = getattr(self.backend, "snapshot_disk", None)
-        used = copier(project, disk, target) if copier else None
+        used = copier(project, disk, target) if copier else 0   # memory: no bytes
         with self.store.lock:
             snap = self.store.projects[project].get("snapshots", {}).get(name)
             if snap is None:
                 return
-            if used is None:
-                used = 0    # the memory backend has no bytes
             snap["storageBytes"] = str(int(used))
             snap["creationSizeBytes"] = str(int(used))
             snap["storageBytesStatus"] = "UP_TO_DATE"
@@ -228,12 +222,12 @@ class SnapshotsMixin:
         with self.store.lock:
             proj = self.project(project)
             self.zone(zone)
-            record, view = self._disk_record(proj, zone, name)
-            snap = self._new_snapshot(proj, record, view, req.body or {})
+            view = self._disk_record(proj, zone, name)[1]
+            snap = self._new_snapshot(proj, view, req.body or {})
             snap_name = snap["name"]
             op = new_operation(project, "zones/" + zone, "createSnapshot", view["selfLink"],
                                view["id"], req.user, zone=zone)
-        return 200, self._launch_copy(project, "zones/" + zone, op, snap_name, record, view)
+        return 200, self._launch_copy(project, "zones/" + zone, op, snap_name, view)
 
     def insert_snapshot(self, req, project):
         """``snapshots.insert`` with ``sourceDisk``: a global operation on the snapshot."""
@@ -247,20 +241,20 @@ class SnapshotsMixin:
             disk = util.last_segment(source, "disks")
             if not zone or not disk or zone not in catalog.ZONES:
                 raise invalid("resource.sourceDisk", source, "Invalid disk reference.")
-            record, view = self._disk_record(proj, zone, disk)
-            snap = self._new_snapshot(proj, record, view, body)
+            view = self._disk_record(proj, zone, disk)[1]
+            snap = self._new_snapshot(proj, view, body)
             snap_name = snap["name"]
             op = new_operation(project, "global", "insert", snap["selfLink"], snap["id"],
                                req.user)
-        return 200, self._launch_copy(project, "global", op, snap_name, record, view)
+        return 200, self._launch_copy(project, "global", op, snap_name, view)
 
-    def _launch_copy(self, project, scope, op, snap_name, record, view):
+    def _launch_copy(self, project, scope, op, snap_name, view):
         latency = self.latency
         copies = getattr(self.backend, "snapshot_disk", None) is not None
 
         def job(j):
             j.sleep(latency)
-            self._copy_data(project, snap_name, record, view)
+            self._copy_data(project, snap_name, view)
 
         def forget(error):  # pylint: disable=unused-argument
             with self.store.lock:
@@ -332,12 +326,11 @@ class SnapshotsMixin:
                 if snap.get("sourceSnapshotSchedulePolicy") == link and elapsed:
                     snap["_created"] -= elapsed * DAY
                     snap["creationTimestamp"] = util.timestamp(snap["_created"])
-            disks = [(record, view) for record, view in self._all_disks(proj)
-                     if link in (record.get("resourcePolicies") or [])]
-            made = [(self._new_snapshot(proj, record, view, {}, policy)["name"], record, view)
-                    for record, view in disks]
-        for snap_name, record, view in made:
-            self._copy_data(project, snap_name, record, view)
+            made = [(self._new_snapshot(proj, view, {}, policy)["name"], view)
+                    for record, view in self._all_disks(proj)
+                    if link in (record.get("resourcePolicies") or [])]
+        for snap_name, view in made:
+            self._copy_data(project, snap_name, view)
         deleted = self._apply_retention(proj, policy)
         return {"created": [entry[0] for entry in made], "deleted": deleted,
                 "policy": policy_path(project, region, name)}
