@@ -236,6 +236,8 @@ def test_gcloud_snapshot_schedule(session, emu, vm, tmp_path):
     described = gcloud(emu, tmp_path, "compute", "resource-policies", "describe", "gc-nightly",
                        "--region", REGION)
     assert described["name"] == "gc-nightly"
+    listed = gcloud(emu, tmp_path, "compute", "resource-policies", "list")
+    assert [p["name"] for p in listed] == ["gc-nightly"]
     gcloud(emu, tmp_path, "compute", "disks", "add-resource-policies", vm, "--zone", ZONE,
            "--resource-policies", "gc-nightly")
     assert do(session, emu, "GET", "zones/%s/disks/%s" % (ZONE, vm))["resourcePolicies"]
