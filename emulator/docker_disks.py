@@ -21,6 +21,7 @@ import json
 import logging
 import os
 import subprocess
+import time
 
 from .ops import OperationFailed
 
@@ -70,12 +71,31 @@ def pointing_to(node):
                     if os.path.realpath(os.path.join(folder, n)) == node]
     return out
 
+def namespaces():
+    """{mount namespace: a pid in it} of the instance's processes (services that systemd runs
+    with namespaces of their own and nested containers hold copies of the mounts)."""
+    found = {}
+    for pid in sorted((p for p in os.listdir("/proc") if p.isdigit()), key=int):
+        try:
+            found.setdefault(os.readlink("/proc/%s/ns/mnt" % pid), pid)
+        except OSError:
+            pass
+    return found
+
 for item in data.get("unplug", []):
     number = "%d:%d" % (item["major"], item["minor"])
-    with open("/proc/self/mountinfo") as handle:
-        targets = [line.split()[4] for line in handle if line.split()[2] == number]
-    for target in sorted(targets, key=len, reverse=True):
-        subprocess.call(["umount", "-l", target.replace("\\040", " ")])
+    own = os.readlink("/proc/self/ns/mnt")
+    for space, pid in sorted(namespaces().items(), key=lambda pair: pair[0] != own):
+        try:
+            with open("/proc/%s/mountinfo" % pid) as handle:
+                targets = [line.split()[4] for line in handle if line.split()[2] == number]
+        except OSError:
+            continue
+        for target in sorted(targets, key=len, reverse=True):
+            command = ["umount", "-l", target.replace("\\040", " ")]
+            if space != own:
+                command = ["nsenter", "-t", pid, "-m"] + command
+            subprocess.call(command, stderr=subprocess.DEVNULL)
     for link in item["links"] + pointing_to(item["node"]):
         remove(link)
     node = item["node"]
@@ -321,6 +341,13 @@ class DockerDisks:
             path = self.disk_image_path({"selfLink": entry["source"]})
             if path is not None:
                 release_loops(path)
+                # A loop device still in use is released when its last user lets it go.
+                for attempt in range(50):
+                    if not loops_of(path):
+                        break
+                    time.sleep(0.1 * (attempt > 0))
+                else:
+                    LOG.warning("%s is still bound: something holds %s", loops_of(path), path)
 
     def attach_disk(self, inst, disk, entry):
         if inst.get("_preloaded"):
