@@ -213,6 +213,28 @@ def cgroup_rule(pid, rule, allow):
             pass                    # a sub-group that went away meanwhile
 
 
+def unmount_everywhere(device):
+    """Unmount ``device`` in every mount namespace of this machine that still has it (from
+    the host: what the instance's own agent could not reach); returns what holds it open."""
+    number = "%d:%d" % (os.major(os.stat(device).st_rdev), os.minor(os.stat(device).st_rdev))
+    seen, held = set(), []
+    for pid in (p for p in os.listdir("/proc") if p.isdigit()):
+        try:
+            space = os.readlink("/proc/%s/ns/mnt" % pid)
+            with open("/proc/%s/mountinfo" % pid, encoding="utf-8") as handle:
+                targets = [line.split()[4] for line in handle if line.split()[2] == number]
+        except OSError:
+            continue
+        if targets and space not in seen:
+            seen.add(space)
+            for target in sorted(targets, key=len, reverse=True):
+                subprocess.run(["nsenter", "-t", pid, "-m", "umount", "-l",
+                                target.replace("\\040", " ")], capture_output=True, check=False)
+        if targets:
+            held.append("process %s (mount)" % pid)
+    return held
+
+
 class DockerDisks:
     """Mixed into ``DockerBackend``: the disk hooks and the plugging of devices."""
 
@@ -345,6 +367,10 @@ class DockerDisks:
                 for attempt in range(50):
                     if not loops_of(path):
                         break
+                    if attempt == 10:
+                        for device in loops_of(path):
+                            LOG.warning("%s of %s still in use: %s", device, path,
+                                        unmount_everywhere(device))
                     time.sleep(0.1 * (attempt > 0))
                 else:
                     LOG.warning("%s is still bound: something holds %s", loops_of(path), path)

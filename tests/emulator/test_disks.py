@@ -372,7 +372,7 @@ def test_docker_disk_is_a_block_device_that_outlives_its_vm(tmp_path):
         assert in_vm(first, "cat /mnt/x/state.txt") == "kept"
         # detach: unmounted, nodes gone, loop released; the VM goes on
         done(session, emu, detach(session, emu, first, "state"))
-        assert loops(image) == []
+        assert loops(image) == [], (tmp_path / "state" / "emulator.log").read_text()[-3000:]
         assert in_vm(first, "ls /dev/disk/by-id/ 2>/dev/null || true") == ""
         in_vm(first, "! mountpoint -q /mnt/x")
         done(session, emu, attach(session, emu, first, disk, "state"))
