@@ -162,9 +162,11 @@ class DisksMixin(AttachMixin):
                               "The emulator creates blank disks or disks from a snapshot.")
             dtype = self.disk_type(body.get("type") or "pd-standard", project, zone,
                                    "resource.type")
-            size = body.get("sizeGb")
+            source = self.source_snapshot(proj, body)  # snapshots.py
+            size = body.get("sizeGb") or (source or {}).get("diskSizeGb")
             size = DEFAULT_SIZE_GB[dtype] if size in (None, "") else parse_size(
                 size, "resource.sizeGb", MIN_SIZE_GB.get(dtype, 10))
+            self.check_restore_size(source, size)
             labels = validate_labels(body.get("labels"), "resource.labels")
             disk_id = util.new_id()
             disk = {
@@ -176,17 +178,10 @@ class DisksMixin(AttachMixin):
                 "labels": labels, "labelFingerprint": util.fingerprint([labels, disk_id]),
                 "users": [], "physicalBlockSizeBytes": str(
                     body.get("physicalBlockSizeBytes") or "4096"),
-                "resourcePolicies": [util.link(p) if not p.startswith("https://") else p
-                                     for p in body.get("resourcePolicies") or []],
+                "resourcePolicies": self.disk_policy_links(proj, zone, body),
                 "satisfiesPzi": True,
             }
-            if body.get("sourceSnapshot"):
-                source = body["sourceSnapshot"]
-                disk["sourceSnapshot"] = source if source.startswith("https://") else \
-                    util.link(source if source.startswith("projects/")
-                              else "projects/%s/%s" % (project, source)
-                              if source.startswith("global/")
-                              else "projects/%s/global/snapshots/%s" % (project, source))
+            self.restore_fields(disk, source)
             self.zone_disks(proj, zone)[name] = disk
             self.store.touch()
             op = new_operation(project, "zones/" + zone, "insert", disk["selfLink"], disk_id,
@@ -198,6 +193,7 @@ class DisksMixin(AttachMixin):
         def job(j):
             j.sleep(latency)
             self.backend.create_disk(snap)
+            self.restore_data(project, source, snap)
             with self.store.lock:
                 current = self._disk_by_key(key)
                 if current is not None and current["status"] == "CREATING":

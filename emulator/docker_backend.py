@@ -22,6 +22,7 @@ import time
 from . import catalog
 from .backends import settle_in_flight
 from .docker_disks import BOOT_COMMAND, DockerDisks, remove_disk_volumes
+from .docker_snapshots import DockerSnapshots
 from .guest_attributes import openssh_keys
 from .ops import OperationFailed
 
@@ -136,7 +137,7 @@ def machine_limits(inst):
     return memory_mb * 1024 * 1024, quota
 
 
-class DockerBackend(DockerDisks):
+class DockerBackend(DockerDisks, DockerSnapshots):
     """Instances as containers, disks as volumes with an image file (``docker_disks``);
     every hook blocks (it runs on the operation's thread)."""
 

@@ -314,6 +314,28 @@ class Emulator:
              c.attach_disk, True),
             ("POST", C + r"/zones/" + Z + r"/instances/" + N + r"/detachDisk", "compute",
              c.detach_disk, True),
+            # snapshots.py, resource_policies.py
+            ("POST", C + r"/zones/" + Z + r"/disks/" + N + r"/createSnapshot", "compute",
+             c.create_disk_snapshot, True),
+            ("POST", C + r"/zones/" + Z + r"/disks/" + N + r"/addResourcePolicies", "compute",
+             c.add_disk_resource_policies, True),
+            ("POST", C + r"/zones/" + Z + r"/disks/" + N + r"/removeResourcePolicies",
+             "compute", c.remove_disk_resource_policies, True),
+            ("GET", C + r"/global/snapshots", "compute", c.list_snapshots, False),
+            ("POST", C + r"/global/snapshots", "compute", c.insert_snapshot, True),
+            ("GET", C + r"/global/snapshots/" + N, "compute", c.get_snapshot, False),
+            ("DELETE", C + r"/global/snapshots/" + N, "compute", c.delete_snapshot, True),
+            ("POST", C + r"/global/snapshots/" + N + r"/setLabels", "compute",
+             c.set_snapshot_labels, True),
+            ("GET", C + R + r"/resourcePolicies", "compute", c.list_resource_policies, False),
+            ("POST", C + R + r"/resourcePolicies", "compute", c.insert_resource_policy, True),
+            ("GET", C + R + r"/resourcePolicies/" + N, "compute", c.get_resource_policy, False),
+            ("PATCH", C + R + r"/resourcePolicies/" + N, "compute", c.patch_resource_policy,
+             True),
+            ("DELETE", C + R + r"/resourcePolicies/" + N, "compute", c.delete_resource_policy,
+             True),
+            ("GET", C + r"/aggregated/resourcePolicies", "compute",
+             c.aggregated_resource_policies, False),
             ("GET", C + r"/zones/" + Z + r"/operations", "compute", c.list_operations, False),
             ("GET", C + r"/zones/" + Z + r"/operations/" + N, "compute", c.get_operation, False),
             ("DELETE", C + r"/zones/" + Z + r"/operations/" + N, "compute", c.delete_operation,
@@ -520,6 +542,8 @@ class Emulator:
             return 200, self.faults.describe()
         if action in ("consistency", "iam/concurrent-change"):
             return self.admin_consistency(method, action, body)
+        if method == "POST" and action == "resource-policies/run":
+            return self.admin_run_schedule(body)
         if method == "POST" and action == "preload":
             try:
                 return 200, self.preload(body)
@@ -528,6 +552,17 @@ class Emulator:
             except (TypeError, ValueError, KeyError) as exc:
                 return 400, {"error": "bad preload request: %s" % exc}
         return 404, {"error": "unknown admin call %s %s" % (method, path)}
+
+    def admin_run_schedule(self, body):
+        """``POST resource-policies/run``: a snapshot schedule runs now (snapshots.py)."""
+        try:
+            return 200, self.compute.run_snapshot_schedule(
+                body.get("project") or self.projects[0], body["region"], body["name"],
+                body.get("elapsed_days", 0))
+        except ApiError as exc:
+            return exc.code, exc.body()
+        except (TypeError, ValueError, KeyError) as exc:
+            return 400, {"error": "bad resource-policies/run request: %s" % exc}
 
     def admin_consistency(self, method, action, body):
         """``GET|POST consistency`` (``{"propagation_delay"}``) and ``POST iam/concurrent-change``

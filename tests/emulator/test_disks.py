@@ -112,6 +112,9 @@ def test_insert_errors(emu, session):
 
 
 def test_source_snapshot_is_stored(emu, session):
+    make_disk(session, emu, "snap-src")  # the snapshot must exist (snapshots.py)
+    done(session, emu, session.post(compute(emu, DISKS + "/snap-src/createSnapshot"),
+                                    json={"name": "snap-1"}))
     disk = make_disk(session, emu, "from-snap", sourceSnapshot="global/snapshots/snap-1")
     assert disk["sourceSnapshot"] == ("https://www.googleapis.com/compute/v1/projects/%s/"
                                       "global/snapshots/snap-1" % PROJECT)
