@@ -72,6 +72,7 @@ def summarize(instance):
         'self_link': instance.get('selfLink'),
         'creation_timestamp': instance.get('creationTimestamp'),
         'shielded_vm': shielded_view(instance.get('shieldedInstanceConfig')),
+        'attached_disks': attached_disks_view(instance),
     }
 
 
@@ -117,7 +118,7 @@ def inventory_view(project, summary):
     """The inventory plugin's host variables (plain data, cacheable). Metadata is left out: it may hold secrets."""
     out = dict((k, v) for k, v in summary.items()
                if k not in ('metadata', 'service_account', 'has_external_ip', 'boot_disk_size_gb', 'subnetwork',
-                            'deletion_protection', 'shielded_vm'))
+                            'deletion_protection', 'shielded_vm', 'attached_disks'))
     out['project'] = project
     out['self_link'] = normalize_link(summary.get('self_link'))
     out['service_accounts'] = [summary['service_account']['email']] if summary.get('service_account') else []
