@@ -24,7 +24,7 @@ description:
   - Resource policies (for example a snapshot schedule) are attached and detached with
     C(disks.addResourcePolicies) and C(disks.removeResourcePolicies).
   - The type and description are set when the disk is created; later differences are reported as warnings.
-  - A disk attached to an instance is never deleted: O(state=absent) fails and names the instances.
+  - A disk attached to an instance is never deleted; O(state=absent) then fails and names the instances.
 author:
   - OpenClaw GCP maintainers (@openclaw)
 extends_documentation_fragment:
@@ -76,8 +76,9 @@ options:
   resource_policies:
     description:
       - Names (or links) of resource policies of the disk's region the disk is attached to, for
-        example a snapshot schedule. Exactly these: policies not listed are detached, V([]) detaches
-        all of them. Not set, the disk's policies are left as they are.
+        example a snapshot schedule.
+      - The disk ends up with exactly these; policies not listed are detached, V([]) detaches all of
+        them. Not set, the disk's policies are left as they are.
     type: list
     elements: str
   timeout:
