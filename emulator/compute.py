@@ -10,7 +10,7 @@ resource family (as Google splits its API surface):
 | ``networks`` | networks, subnetworks |
 | ``firewalls`` | firewalls |
 | ``instances`` | instances |
-| ``disks`` | disks (views of the boot disks) |
+| ``disks``, ``attached_disks`` | disks (own and boot views), attach/detach |
 | ``operations`` | zonal and global operations, ``requestId`` replay |
 """
 

@@ -80,6 +80,7 @@ class InstancesMixin:
                 raise already_exists(path)
             inst = self.build_instance(proj, zone, body)
             proj["instances"].setdefault(zone, {})[name] = inst
+            self.claim_disks(proj, inst)
             self.store.touch()
             spec = catalog.machine_spec(inst["machineType"].rsplit("/", 1)[1])
             op = new_operation(project, "zones/" + zone, "insert", inst["selfLink"], inst["id"],
@@ -105,6 +106,7 @@ class InstancesMixin:
                 snap = self._get(key)
                 if snap is not None:
                     del proj["instances"][zone][name]
+                    self.release_disks(proj, snap, delete_auto=False)
                     self.store.touch()
             if snap is not None and error.code != "QUOTA_EXCEEDED":
                 self.backend.delete(snap)
@@ -127,8 +129,8 @@ class InstancesMixin:
         if not disks:
             raise invalid("resource.disks", "", "No disks are specified.")
         boots = [d for d in disks if d.get("boot")] or disks[:1]
-        if len(disks) != 1 or len(boots) != 1:
-            raise invalid("resource.disks", "", "The emulator supports exactly one (boot) disk.")
+        if len(boots) != 1:
+            raise invalid("resource.disks", "", "Exactly one boot disk must be specified.")
         boot = boots[0]
         params = boot.get("initializeParams") or {}
         if not params.get("sourceImage"):
@@ -182,6 +184,8 @@ class InstancesMixin:
             internal_ip = str(subnet[2 + (counters[region] - 2) % (subnet.num_addresses - 4)])
         inst_id = util.new_id()
         path = "projects/%s/zones/%s/instances/%s" % (project, zone, body["name"])
+        extras = self.extra_disks(proj, zone, util.link(path), [d for d in disks if d is not boot],
+                                  params.get("diskName") or body["name"])
         nic_out = {
             "kind": "compute#networkInterface",
             "network": util.link("projects/%s/global/networks/default" % project),
@@ -234,7 +238,7 @@ class InstancesMixin:
                 "deviceName": boot.get("deviceName") or params.get("diskName") or body["name"],
                 "index": 0, "boot": True, "autoDelete": bool(boot.get("autoDelete", True)),
                 "licenses": licenses, "interface": "SCSI", "guestOsFeatures": SHARED_FEATURES,
-                "diskSizeGb": str(size), "architecture": "X86_64"}],
+                "diskSizeGb": str(size), "architecture": "X86_64"}] + extras,
             "metadata": {"kind": "compute#metadata",
                          "fingerprint": util.fingerprint([items, inst_id]), "items": items},
             "serviceAccounts": service_accounts,
@@ -362,10 +366,14 @@ class InstancesMixin:
             if snap is None:
                 return
             self.backend.delete(snap)
+            deleted = []
             with self.store.lock:
                 if self._get(key) is not None:
                     del proj["instances"][zone][name]
+                    deleted = self.release_disks(proj, snap, delete_auto=True)
                     self.store.touch()
+            for disk in deleted:
+                self.backend.delete_disk(disk)
         return self._zone_op(req, proj, zone, inst, "delete", job)
 
     def stop_instance(self, req, project, zone, name):
