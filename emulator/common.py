@@ -71,6 +71,14 @@ def list_body(kind, self_path, page, token):
     return body
 
 
+def resource_name(body):
+    """The ``name`` of a resource to insert, checked as Google does (RFC 1035)."""
+    name = body.get("name")
+    if not isinstance(name, str) or not util.RFC1035.match(name):
+        raise invalid("resource.name", name, "Must be a match of regex '%s'" % util.RFC1035_TEXT)
+    return name
+
+
 def validate_labels(labels, field="labels"):
     if labels is None:
         return {}

@@ -11,7 +11,7 @@ import copy
 from . import catalog, util
 from .attached_disks import AttachMixin
 from .common import DISK_TYPES, SHARED_FEATURES, aggregate_body, list_body, paginate, \
-    validate_labels
+    resource_name, validate_labels
 from .errors import ApiError, already_exists, condition_not_met, invalid, not_found, not_ready
 from .ops import new_operation
 
@@ -151,10 +151,7 @@ class DisksMixin(AttachMixin):
         with self.store.lock:
             proj = self.project(project)
             self.zone(zone)
-            name = body.get("name")
-            if not isinstance(name, str) or not util.RFC1035.match(name):
-                raise invalid("resource.name", name, "Must be a match of regex '%s'"
-                              % util.RFC1035_TEXT)
+            name = resource_name(body)
             path = disk_path(project, zone, name)
             if name in self.zone_disks(proj, zone) or self.boot_owner(proj, zone, name):
                 raise already_exists(path)

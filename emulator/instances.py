@@ -5,7 +5,7 @@ import ipaddress
 
 from . import catalog, util
 from .common import (DISK_TYPES, SHARED_FEATURES, list_body, paginate, published,
-                     validate_labels, validate_metadata_items, validate_tags)
+                     resource_name, validate_labels, validate_metadata_items, validate_tags)
 from .errors import ApiError, already_exists, condition_not_met, invalid, not_found, not_ready
 from .ops import OperationFailed, new_operation
 
@@ -71,10 +71,7 @@ class InstancesMixin:
         with self.store.lock:
             proj = self.project(project)
             self.zone(zone)
-            name = body.get("name")
-            if not isinstance(name, str) or not util.RFC1035.match(name):
-                raise invalid("resource.name", name, "Must be a match of regex '%s'"
-                              % util.RFC1035_TEXT)
+            name = resource_name(body)
             path = "projects/%s/zones/%s/instances/%s" % (project, zone, name)
             if name in proj["instances"].get(zone, {}):
                 raise already_exists(path)

@@ -301,3 +301,101 @@ def test_gcloud_disks_and_attach_detach(tmp_path):
         assert writes == [("POST", "disks"), ("POST", "instances"), ("POST", "attachDisk"),
                           ("DELETE", "gc-state"), ("POST", "resize"), ("POST", "detachDisk"),
                           ("DELETE", "gc-state")]
+
+
+# -- docker backend: real block devices ----------------------------------------------------------
+def in_vm(vm, script, check=True):
+    done = subprocess.run(["docker", "exec", "gce-%s-%s-%s" % (PROJECT, ZONE, vm), "sh", "-ec",
+                           script], capture_output=True, text=True, timeout=120, check=False)
+    if check:
+        assert done.returncode == 0, "%s:\n%s%s" % (script, done.stdout, done.stderr)
+    return done.stdout.strip()
+
+
+def ssh_vm(key, address, command):
+    done = subprocess.run(
+        ["ssh", "-i", key, "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no",
+         "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=10",
+         "ops@%s" % address, command], capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def loops(path):
+    out = subprocess.run(["losetup", "--list", "--noheadings", "--output", "NAME",
+                          "--associated", path], capture_output=True, text=True, check=True)
+    return out.stdout.split()
+
+
+@pytest.mark.docker
+def test_docker_disk_is_a_block_device_that_outlives_its_vm(tmp_path):
+    suffix = uuid.uuid4().hex[:6]
+    disk, first, second = "dd-" + suffix, "dd-a-" + suffix, "dd-b-" + suffix
+    key = tmp_path / "key"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    metadata = {"items": [{"key": "ssh-keys",
+                           "value": "ops:" + key.with_suffix(".pub").read_text().strip()}]}
+    volume = "gcedisk-%s-%s-%s" % (PROJECT, ZONE, disk)
+    with Emulator(tmp_path / "state", backend="docker") as emu:
+        session = authorized_session(emu)
+        make_disk(session, emu, disk, sizeGb="10")
+        image = json.loads(subprocess.run(["docker", "volume", "inspect", volume],
+                                          capture_output=True, text=True,
+                                          check=True).stdout)[0]["Mountpoint"] + "/disk.img"
+        assert os.path.getsize(image) == 10 * 1024 ** 3 and os.stat(image).st_blocks == 0
+        assert loops(image) == []
+        body = instance_body(first, machine_type="e2-micro", metadata=metadata)
+        body["disks"].append({"source": disk_link(disk), "deviceName": "state",
+                              "autoDelete": False, "mode": "READ_WRITE"})
+        done(session, emu, session.post(compute(emu, "zones/%s/instances" % ZONE), json=body))
+        assert len(loops(image)) == 1
+        assert in_vm(first, "readlink -f /dev/disk/by-id/google-state") == "/dev/sdb"
+        assert in_vm(first, "blockdev --getsize64 /dev/sdb") == str(10 * 1024 ** 3)
+        in_vm(first, "mkfs.ext4 -q /dev/disk/by-id/google-state")
+        uuid_ = in_vm(first, "blkid -s UUID -o value /dev/disk/by-id/google-state")
+        assert len(uuid_) == 36
+        # Google's recipe: fstab by UUID, nofail; mounted through SSH + sudo like Ansible does
+        address = get_vm(session, emu, first)["networkInterfaces"][0]["accessConfigs"][0]["natIP"]
+        ssh_vm(str(key), address, "sudo mkdir -p /mnt/x && sudo sh -c 'echo UUID=%s /mnt/x "
+               "ext4 discard,defaults,nofail 0 2 >> /etc/fstab' && sudo mount /mnt/x && "
+               "echo kept | sudo tee /mnt/x/state.txt" % uuid_)
+        assert in_vm(first, "findmnt -n -o SOURCE /mnt/x") == "/dev/sdb"
+        # stop releases the loop device, start brings the disk back (fstab mounts it)
+        done(session, emu, session.post(compute(emu, "zones/%s/instances/%s/stop" % (ZONE, first))))
+        assert loops(image) == []
+        done(session, emu, session.post(compute(emu, "zones/%s/instances/%s/start" % (ZONE, first))))
+        assert len(loops(image)) == 1
+        in_vm(first, "for i in $(seq 50); do mountpoint -q /mnt/x && break; sleep 0.2; done")
+        assert in_vm(first, "cat /mnt/x/state.txt") == "kept"
+        # detach: unmounted, nodes gone, loop released; the VM goes on
+        done(session, emu, detach(session, emu, first, "state"))
+        assert loops(image) == []
+        assert in_vm(first, "ls /dev/disk/by-id/ 2>/dev/null || true") == ""
+        assert in_vm(first, "mountpoint -q /mnt/x", check=False) == ""
+        done(session, emu, attach(session, emu, first, disk, "state"))
+        in_vm(first, "mount UUID=%s /mnt/x && test -f /mnt/x/state.txt && umount /mnt/x" % uuid_)
+        # the VM goes, the disk and its data stay
+        done(session, emu, delete(session, emu, "zones/%s/instances/%s" % (ZONE, first)))
+        assert loops(image) == [] and "users" not in get_disk(session, emu, disk)
+        done(session, emu, session.post(compute(emu, "zones/%s/instances" % ZONE),
+                                        json=instance_body(second, machine_type="e2-micro",
+                                                           metadata=metadata)))
+        done(session, emu, attach(session, emu, second, disk, "state"))
+        done(session, emu, session.post(compute(emu, DISKS + "/%s/resize" % disk),
+                                        json={"sizeGb": "12"}))
+        assert in_vm(second, "blockdev --getsize64 /dev/disk/by-id/google-state") == str(
+            12 * 1024 ** 3)
+        address = get_vm(session, emu, second)["networkInterfaces"][0]["accessConfigs"][0]["natIP"]
+        assert ssh_vm(str(key), address, "sudo mkdir -p /mnt/y && sudo mount UUID=%s /mnt/y && "
+                      "cat /mnt/y/state.txt" % uuid_) == "kept"
+        assert in_vm(second, "resize2fs /dev/sdb >/dev/null 2>&1 && df -BG --output=size /mnt/y "
+                     "| tail -1").strip() in ("12G", "11G")
+        assert len(loops(image)) == 1
+    # the emulator's cleanup releases the loop device and removes the volume
+    assert not os.path.exists(image)
+    assert subprocess.run(["docker", "volume", "inspect", volume], capture_output=True,
+                          check=False).returncode != 0
+    assert not [line for line in subprocess.run(["losetup", "--list", "--noheadings"],
+                                                capture_output=True, text=True,
+                                                check=True).stdout.splitlines()
+                if volume in line]
