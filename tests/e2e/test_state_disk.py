@@ -9,7 +9,7 @@ token, openclaw.json, a workspace file and the gateway's own state files. destro
 the VM (no backup) and keeps the disk; site.yml runs again on a brand new VM: the disk is not
 formatted again and the gateway comes back healthy with the same token and state. With the
 disk unmounted, Docker refuses to start the gateway (it never runs on empty state), and the
-boot unit mounts it again. Finally destroy.yml with openclaw_gcp_destroy_state_disk=true
+boot unit mounts it again, also on a real stop and start (resize.yml). Finally destroy.yml with openclaw_gcp_destroy_state_disk=true
 deletes the disk too.
 
 The tests run in file order and share one deployment (module-scoped fixture).
@@ -128,6 +128,15 @@ def test_site_on_a_new_vm_brings_the_same_gateway_back(e2e):
     check = on_vm(e2e, 'cd %s && sudo docker compose exec -T openclaw-gateway openclaw gateway health '
                        '--url ws://127.0.0.1:18789 --token %s' % (PROJECT_DIR, STATE['before']['token']), check=False)
     assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_reboot_mounts_the_disk_before_the_gateway_starts(e2e):
+    """resize.yml stops and starts the VM: the boot mounts the disk and the state, then the gateway starts."""
+    proc = e2e.playbook(ROOT / 'playbooks' / 'resize.yml', '-e', 'openclaw_gcp_machine_type=e2-medium', '-e', ARGS)
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
+    assert '%s runs as e2-medium (resized) and is healthy.' % GATEWAY['name'] in proc.stdout
+    assert on_vm(e2e, 'mountpoint -q %s && mountpoint -q %s && echo mounted' % (MOUNT, STATE_DIR)).stdout.strip() == 'mounted'
+    assert snapshot(e2e) == STATE['before']
 
 
 def test_gateway_refuses_to_start_without_the_disk(e2e):
