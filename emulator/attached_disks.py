@@ -143,7 +143,7 @@ class AttachMixin:
                 disk["users"].remove(inst["selfLink"])
                 disk["lastDetachTimestamp"] = now
             if delete_auto and entry.get("autoDelete") and not disk["users"]:
-                _, zone, name = disk_where(disk["selfLink"])
+                zone, name = disk_where(disk["selfLink"])[1:]
                 deleted.append(copy.deepcopy(disk))
                 del proj["disks"][zone][name]
         self.store.touch()
@@ -151,7 +151,7 @@ class AttachMixin:
 
     @staticmethod
     def _disk_of(proj, link):
-        _, zone, name = disk_where(link)
+        zone, name = disk_where(link)[1:]
         return proj.get("disks", {}).get(zone, {}).get(name)
 
     # -- instances.attachDisk / detachDisk --------------------------------------------------

@@ -21,7 +21,7 @@ import time
 
 from . import catalog
 from .backends import settle_in_flight
-from .docker_disks import DockerDisks, remove_disk_volumes
+from .docker_disks import BOOT_COMMAND, DockerDisks, remove_disk_volumes
 from .guest_attributes import openssh_keys
 from .ops import OperationFailed
 
@@ -275,7 +275,7 @@ class DockerBackend(DockerDisks):
                 loopback = self._allocate_loopback()
                 try:
                     container = self.client.containers.run(
-                        image, detach=True, name=cname, hostname=name, labels=labels,
+                        image, BOOT_COMMAND, detach=True, name=cname, hostname=name, labels=labels,
                         cap_add=["ALL"], cap_drop=["SYS_RESOURCE"],
                         security_opt=["seccomp=unconfined", "apparmor=unconfined"],
                         cgroupns="host", tmpfs={"/run": "", "/run/lock": ""},
@@ -297,7 +297,7 @@ class DockerBackend(DockerDisks):
                     if not taken or attempt == 4:
                         raise
             try:
-                self.plug_disks(container, inst)
+                self.plug_disks(container, inst, boot=True)
                 updates = self._boot(container, inst, loopback)
             except Exception:
                 with self._guard:
@@ -314,7 +314,7 @@ class DockerBackend(DockerDisks):
             if container is None:
                 raise OperationFailed("RESOURCE_NOT_FOUND", "Container %s is gone." % cname, 404)
             container.start()
-            self.plug_disks(container, inst)
+            self.plug_disks(container, inst, boot=True)
             loopback = inst.get("_loopback") or container.attrs["HostConfig"]["PortBindings"][
                 "22/tcp"][0]["HostIp"]
             updates = self._boot(container, inst, loopback)
@@ -409,7 +409,7 @@ class DockerBackend(DockerDisks):
                 raise OperationFailed("RESOURCE_NOT_FOUND", "Container %s is gone." % cname, 404)
             container.kill()
             container.start()
-            self.plug_disks(container, inst)
+            self.plug_disks(container, inst, boot=True)
             updates = self._boot(container, inst, inst.get("_loopback"))
             return updates
 

@@ -21,6 +21,7 @@ import json
 import logging
 import os
 import subprocess
+import time
 
 from .ops import OperationFailed
 
@@ -30,6 +31,12 @@ DISK_FILE = "disk.img"
 GIB = 1024 ** 3
 LOOP_MAJOR = 7
 CGROUP_DEVICES = "/sys/fs/cgroup/devices"
+# The instance's container starts with this instead of systemd: it waits (10 s at the most)
+# until the emulator has plugged the disks and mounted their fstab entries (in a container
+# systemd ignores fstab entries of devices), as a VM's disks are there before its init runs.
+DISKS_READY = "/run/google-disks-ready"
+BOOT_COMMAND = ["/bin/sh", "-c", "i=0; while [ ! -e %s ] && [ $i -lt 200 ]; do sleep 0.05; "
+                "i=$((i+1)); done; exec /lib/systemd/systemd" % DISKS_READY]
 
 # Run inside the instance as root: make or remove the device nodes of attached disks.
 DISK_AGENT = r'''
@@ -44,13 +51,52 @@ def remove(path):
     if os.path.lexists(path):
         os.unlink(path)
 
+def udev_links(node):
+    """What udev would add: /dev/disk/by-uuid and by-label links of the file system."""
+    out = subprocess.run(["blkid", "-p", "-o", "export", node], stdout=subprocess.PIPE,
+                         stderr=subprocess.DEVNULL, universal_newlines=True).stdout
+    found = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+    links = []
+    if found.get("UUID"):
+        links.append("/dev/disk/by-uuid/" + found["UUID"])
+    if found.get("LABEL") and "/" not in found["LABEL"]:
+        links.append("/dev/disk/by-label/" + found["LABEL"].replace(" ", "\\x20"))
+    return links
+
+def pointing_to(node):
+    out = []
+    for folder in ("/dev/disk/by-uuid", "/dev/disk/by-label"):
+        if os.path.isdir(folder):
+            out += [os.path.join(folder, n) for n in os.listdir(folder)
+                    if os.path.realpath(os.path.join(folder, n)) == node]
+    return out
+
+def namespaces():
+    """{mount namespace: a pid in it} of the instance's processes (services that systemd runs
+    with namespaces of their own and nested containers hold copies of the mounts)."""
+    found = {}
+    for pid in sorted((p for p in os.listdir("/proc") if p.isdigit()), key=int):
+        try:
+            found.setdefault(os.readlink("/proc/%s/ns/mnt" % pid), pid)
+        except OSError:
+            pass
+    return found
+
 for item in data.get("unplug", []):
     number = "%d:%d" % (item["major"], item["minor"])
-    with open("/proc/self/mountinfo") as handle:
-        targets = [line.split()[4] for line in handle if line.split()[2] == number]
-    for target in sorted(targets, key=len, reverse=True):
-        subprocess.call(["umount", "-l", target.replace("\\040", " ")])
-    for link in item["links"]:
+    own = os.readlink("/proc/self/ns/mnt")
+    for space, pid in sorted(namespaces().items(), key=lambda pair: pair[0] != own):
+        try:
+            with open("/proc/%s/mountinfo" % pid) as handle:
+                targets = [line.split()[4] for line in handle if line.split()[2] == number]
+        except OSError:
+            continue
+        for target in sorted(targets, key=len, reverse=True):
+            command = ["umount", "-l", target.replace("\\040", " ")]
+            if space != own:
+                command = ["nsenter", "-t", pid, "-m"] + command
+            subprocess.call(command, stderr=subprocess.DEVNULL)
+    for link in item["links"] + pointing_to(item["node"]):
         remove(link)
     node = item["node"]
     if os.path.exists(node) and os.stat(node).st_rdev == os.makedev(item["major"], item["minor"]):
@@ -64,10 +110,29 @@ for item in data.get("plug", []):
         os.mknod(node, 0o660 | stat.S_IFBLK, rdev)
         os.chown(node, 0, disk_gid)
         os.chmod(node, 0o660)
-    for link in item["links"]:
+    for link in item["links"] + udev_links(node):
         os.makedirs(os.path.dirname(link), exist_ok=True)
         remove(link)
         os.symlink(os.path.relpath(node, os.path.dirname(link)), link)
+if data.get("boot"):
+    # What the boot would mount: the fstab entries (not noauto) of the attached disks.
+    plugged = {os.makedev(i["major"], i["minor"]) for i in data.get("plug", [])}
+    lines = []
+    if plugged and os.path.exists("/etc/fstab"):
+        with open("/etc/fstab") as handle:
+            lines = [l.split() for l in handle if l.strip() and not l.lstrip().startswith("#")]
+    for fields in lines:
+        if len(fields) < 2 or "noauto" in (fields[3] if len(fields) > 3 else "").split(","):
+            continue
+        spec = fields[0]
+        if spec.split("=", 1)[0] in ("UUID", "LABEL", "PARTUUID", "PARTLABEL"):
+            spec = subprocess.run(["blkid", "-l", "-o", "device", "-t", spec],
+                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                  universal_newlines=True).stdout.strip()
+        if spec.startswith("/dev/") and os.path.exists(spec) and os.stat(spec).st_rdev in plugged:
+            os.makedirs(fields[1], exist_ok=True)
+            subprocess.call(["mount", fields[1]])
+    open(data["ready"], "w").close()
 '''
 
 
@@ -127,7 +192,7 @@ def cgroup_root(pid):
     """The container's directory in the cgroup v1 ``devices`` hierarchy, from its init's pid."""
     with open("/proc/%d/cgroup" % pid, encoding="utf-8") as handle:
         for line in handle:
-            _, controllers, path = line.rstrip("\n").split(":", 2)
+            controllers, path = line.rstrip("\n").split(":", 2)[1:]
             if "devices" in controllers.split(","):
                 return CGROUP_DEVICES + path
     raise OperationFailed("RESOURCE_OPERATION_FAILED", "Attaching disks needs the cgroup v1 "
@@ -140,7 +205,7 @@ def cgroup_rule(pid, rule, allow):
         with open(os.path.join(root, "devices.deny"), "w", encoding="utf-8") as handle:
             handle.write(rule)      # a deny reaches the whole subtree
         return
-    for directory, _, _ in os.walk(root):   # top-down: new sub-groups inherit from parents
+    for directory in [walked[0] for walked in os.walk(root)]:   # top-down: new sub-groups inherit from parents
         try:
             with open(os.path.join(directory, "devices.allow"), "w", encoding="utf-8") as handle:
                 handle.write(rule)
@@ -216,11 +281,13 @@ class DockerDisks:
 
     # -- attaching -------------------------------------------------------------------------
     def _plug_items(self, inst, entries, bind):
-        """[(image path, item for DISK_AGENT)] of the disks in ``entries``; ``bind`` binds
+        """[item for DISK_AGENT] of the disks in ``entries``; ``bind`` binds
         their loop devices (else only those already bound are listed)."""
         items = []
         for entry in entries:
             path = self.disk_image_path({"selfLink": entry["source"]})
+            if path is None and not bind:
+                continue
             if path is None:
                 raise OperationFailed("RESOURCE_NOT_FOUND", "The volume of disk %s is gone."
                                       % entry["source"].rsplit("/", 1)[1], 404)
@@ -231,11 +298,11 @@ class DockerDisks:
             for device in devices:
                 rdev = os.stat(device).st_rdev
                 name = entry["deviceName"]
-                items.append((path, {
+                items.append({
                     "node": device_node(entry["index"]), "major": os.major(rdev),
                     "minor": os.minor(rdev),
                     "links": ["/dev/disk/by-id/google-" + name,
-                              "/dev/disk/by-id/scsi-0Google_PersistentDisk_" + name]}))
+                              "/dev/disk/by-id/scsi-0Google_PersistentDisk_" + name]})
         return items
 
     def _disk_agent(self, container, data):
@@ -243,17 +310,21 @@ class DockerDisks:
         self._exec(container, ["python3", "-c", "import base64;exec(base64.b64decode('%s'))"
                                % script, json.dumps(data)], "plugging disks")
 
-    def plug_disks(self, container, inst, entries=None):
-        """Make the instance's extra disks (or ``entries``) block devices in ``container``."""
+    def plug_disks(self, container, inst, entries=None, boot=False):
+        """Make the instance's extra disks (or ``entries``) block devices in ``container``;
+        at ``boot`` also mount their fstab entries and let the container's init go on."""
         entries = inst["disks"][1:] if entries is None else entries
-        if not entries:
+        if not entries and not boot:
             return
         items = self._plug_items(inst, entries, bind=True)
         container.reload()
         pid = container.attrs["State"]["Pid"]
-        for _, item in items:
+        for item in items:
             cgroup_rule(pid, "b %d:%d rw" % (item["major"], item["minor"]), allow=True)
-        self._disk_agent(container, {"plug": [item for _, item in items]})
+        data = {"plug": items}
+        if boot:
+            data.update(boot=True, ready=DISKS_READY)
+        self._disk_agent(container, data)
 
     def unplug_disks(self, container, inst, entries=None):
         """Remove the disks' nodes from ``container`` (when it runs) and release the loops."""
@@ -262,14 +333,21 @@ class DockerDisks:
         if items and container is not None:
             container.reload()
             if container.status == "running":
-                self._disk_agent(container, {"unplug": [item for _, item in items]})
+                self._disk_agent(container, {"unplug": items})
                 pid = container.attrs["State"]["Pid"]
-                for _, item in items:
+                for item in items:
                     cgroup_rule(pid, "b %d:%d rw" % (item["major"], item["minor"]), allow=False)
         for entry in entries:
             path = self.disk_image_path({"selfLink": entry["source"]})
             if path is not None:
                 release_loops(path)
+                # A loop device still in use is released when its last user lets it go.
+                for attempt in range(50):
+                    if not loops_of(path):
+                        break
+                    time.sleep(0.1 * (attempt > 0))
+                else:
+                    LOG.warning("%s is still bound: something holds %s", loops_of(path), path)
 
     def attach_disk(self, inst, disk, entry):
         if inst.get("_preloaded"):

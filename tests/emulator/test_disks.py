@@ -371,7 +371,7 @@ def test_docker_disk_is_a_block_device_that_outlives_its_vm(tmp_path):
         done(session, emu, detach(session, emu, first, "state"))
         assert loops(image) == []
         assert in_vm(first, "ls /dev/disk/by-id/ 2>/dev/null || true") == ""
-        assert in_vm(first, "mountpoint -q /mnt/x", check=False) == ""
+        in_vm(first, "! mountpoint -q /mnt/x")
         done(session, emu, attach(session, emu, first, disk, "state"))
         in_vm(first, "mount UUID=%s /mnt/x && test -f /mnt/x/state.txt && umount /mnt/x" % uuid_)
         # the VM goes, the disk and its data stay
@@ -380,9 +380,10 @@ def test_docker_disk_is_a_block_device_that_outlives_its_vm(tmp_path):
         done(session, emu, session.post(compute(emu, "zones/%s/instances" % ZONE),
                                         json=instance_body(second, machine_type="e2-micro",
                                                            metadata=metadata)))
-        done(session, emu, attach(session, emu, second, disk, "state"))
-        done(session, emu, session.post(compute(emu, DISKS + "/%s/resize" % disk),
-                                        json={"sizeGb": "12"}))
+        gcloud = gcloud_runner(emu, tmp_path / "gcloud")
+        gcloud("compute", "instances", "attach-disk", second, "--disk", disk, "--device-name",
+               "state")
+        gcloud("compute", "disks", "resize", disk, "--size", "12GB", "--quiet")
         assert in_vm(second, "blockdev --getsize64 /dev/disk/by-id/google-state") == str(
             12 * 1024 ** 3)
         address = get_vm(session, emu, second)["networkInterfaces"][0]["accessConfigs"][0]["natIP"]
