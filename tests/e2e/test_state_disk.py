@@ -9,8 +9,8 @@ token, openclaw.json, a workspace file and the gateway's own state files. destro
 the VM (no backup) and keeps the disk; site.yml runs again on a brand new VM: the disk is not
 formatted again and the gateway comes back healthy with the same token and state. With the
 disk unmounted, Docker refuses to start the gateway (it never runs on empty state), and the
-boot unit mounts it again. A real stop and start (resize.yml) is a known failure for now
-(xfail, strict). Finally destroy.yml with openclaw_gcp_destroy_state_disk=true
+boot unit mounts it again; after a real stop and start (resize.yml) the gateway comes back with
+the disk mounted and the same state. Finally destroy.yml with openclaw_gcp_destroy_state_disk=true
 deletes the disk too.
 
 The tests run in file order and share one deployment (module-scoped fixture).
@@ -144,11 +144,6 @@ def test_gateway_refuses_to_start_without_the_disk(e2e):
     assert snapshot(e2e) == STATE['before']
 
 
-# Known failure (2026-12-04): after resize.yml's stop and start of the emulated VM the gateway
-# does not come back (connection refused on /healthz for 90 s). Not diagnosed yet; the
-# diagnostics below go into the failure message. Strict: a fix makes this test fail until the
-# marker is removed. Why the state disk is off by default for now.
-@pytest.mark.xfail(strict=True, reason='the gateway does not come back after a stop/start with the state disk (under investigation)')
 def test_reboot_mounts_the_disk_before_the_gateway_starts(e2e):
     """resize.yml stops and starts the VM: the boot mounts the disk and the state, then the gateway starts."""
     proc = e2e.playbook(ROOT / 'playbooks' / 'resize.yml', '-e', 'openclaw_gcp_machine_type=e2-medium', '-e', ARGS)
