@@ -208,6 +208,8 @@ class ComputeResource(object):
         self.client.compute_mutation(method, self.path, 'update', self.resource, body=body, reconcile=reconcile,
                                      timeout=self.timeout)
         return self.summarize(self.read()) or predicted
+
+
 # -- labels -----------------------------------------------------------------------------------
 
 def merge_labels(current, wanted, purge=False):
