@@ -4,10 +4,15 @@ gcloud reaches `wss://tunnel.cloudproxy.app/v4/connect` through the emulator's H
 trusts its CA through `core/custom_ca_certs_file`, as behind a corporate TLS proxy: nothing in
 the command line knows about the emulator. The docker-backed VM has no external address."""
 
+import base64
+import hashlib
 import json
 import os
 import shutil
+import socket
+import struct
 import subprocess
+import urllib.parse
 import urllib.request
 
 import pytest
@@ -193,3 +198,108 @@ def test_ssh_through_iap_then_refusals(iemu, vm, key, tmp_path):
     # A stopped VM: 4003.
     wait(vm, iemu, vm.post(compute(iemu, "zones/%s/instances/%s/stop" % (ZONE, VM))).json())
     assert "4003: 'failed to connect to backend'" in refusal(env)
+
+
+# -- the protocol itself, with a small WebSocket client on the plain endpoint ------------------------
+class Relay:
+    """A bare IAP relay client: handshake, masked frames, subprotocol tags."""
+
+    def __init__(self, emu, endpoint, query, token):
+        host, port = emu.endpoint.split("//", 1)[1].split(":")
+        self.sock = socket.create_connection((host, int(port)), timeout=20)
+        key = base64.b64encode(os.urandom(16)).decode()
+        self.sock.sendall(("GET /iap/v4/%s?%s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\n"
+                           "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13"
+                           "\r\nSec-WebSocket-Protocol: relay.tunnel.cloudproxy.app\r\n"
+                           "Origin: bot:iap-tunneler\r\n%s\r\n"
+                           % (endpoint, urllib.parse.urlencode(query), host, key,
+                              "Authorization: Bearer %s\r\n" % token if token else "")).encode())
+        self.buf = b""
+        while b"\r\n\r\n" not in self.buf:
+            self.buf += self.sock.recv(4096)
+        head, self.buf = self.buf.split(b"\r\n\r\n", 1)
+        self.status = int(head.split()[1])
+        accept = base64.b64encode(hashlib.sha1(
+            (key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").encode()).digest()).decode()
+        assert self.status != 101 or accept.encode() in head
+
+    def _read(self, size):
+        while len(self.buf) < size:
+            chunk = self.sock.recv(65536)
+            assert chunk, "connection closed"
+            self.buf += chunk
+        data, self.buf = self.buf[:size], self.buf[size:]
+        return data
+
+    def frame(self):
+        """(opcode, payload) of the next server frame."""
+        first, second = self._read(2)
+        size = second & 0x7F
+        if size == 126:
+            size = struct.unpack("!H", self._read(2))[0]
+        elif size == 127:
+            size = struct.unpack("!Q", self._read(8))[0]
+        return first & 0x0F, self._read(size)
+
+    def send(self, payload, opcode=2):
+        mask = os.urandom(4)
+        size = len(payload)
+        head = bytes([0x80 | opcode]) + (bytes([0x80 | size]) if size < 126 else
+                                         bytes([0x80 | 126]) + struct.pack("!H", size))
+        self.sock.sendall(head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload)))
+
+    def data(self):
+        """The next DATA frame's bytes (skipping ACKs)."""
+        while True:
+            opcode, payload = self.frame()
+            assert opcode == 2, (opcode, payload)
+            tag = struct.unpack("!H", payload[:2])[0]
+            if tag == 4:
+                return payload[6:6 + struct.unpack("!I", payload[2:6])[0]]
+            assert tag == 7, tag
+
+
+@pytest.mark.docker
+def test_reconnect_resends_what_the_client_did_not_confirm(iemu, vm):
+    wait(vm, iemu, vm.post(compute(iemu, "zones/%s/instances/%s/start" % (ZONE, VM))).json())
+    query = {"project": iemu.project, "port": 22, "newWebsocket": True, "zone": ZONE,
+             "instance": VM, "interface": "nic0"}
+    assert Relay(iemu, "connect", query, None).status == 401
+    assert Relay(iemu, "connect", query, "ya29.not-a-token").status == 401
+
+    first = Relay(iemu, "connect", query, iemu.token)
+    assert first.status == 101
+    opcode, payload = first.frame()
+    assert (opcode, payload[:2]) == (2, b"\x00\x01")          # CONNECT_SUCCESS_SID
+    sid = payload[6:6 + struct.unpack("!I", payload[2:6])[0]].decode()
+    banner = first.data()
+    assert banner.startswith(b"SSH-2.0-")
+    hello = b"SSH-2.0-OpenSSH_9.2 iap-test\r\n"
+    first.send(struct.pack("!HI", 4, len(hello)) + hello)
+    seen = banner
+    while True:                                             # sshd may answer before the ACK
+        opcode, payload = first.frame()
+        if payload[:2] == b"\x00\x07":
+            assert struct.unpack("!HQ", payload) == (7, len(hello))  # the relay confirms our bytes
+            break
+        seen += payload[6:]
+    first.sock.close()                                      # the WebSocket drops, no close frame
+
+    # Resume without having confirmed the banner: it comes again, and our bytes are not resent.
+    again = Relay(iemu, "reconnect", {"sid": sid, "ack": 0, "newWebsocket": True, "zone": ZONE},
+                  iemu.token)
+    assert again.status == 101
+    opcode, payload = again.frame()
+    assert struct.unpack("!HQ", payload) == (2, len(hello))  # RECONNECT_SUCCESS_ACK
+    resent = b""
+    while len(resent) < len(seen):
+        resent += again.data()
+    assert resent[:len(seen)] == seen
+    again.send(struct.pack("!H", 1000), opcode=8)
+    assert again.frame()[0] == 8
+    stats = iap_stats(iemu)
+    assert stats["reconnects"] >= 1 and not [s for s in stats["active"] if s["sid"] == sid]
+
+    gone = Relay(iemu, "reconnect", {"sid": sid, "ack": 0, "zone": ZONE}, iemu.token)
+    opcode, payload = gone.frame()
+    assert (opcode, struct.unpack("!H", payload[:2])[0]) == (8, 4040)
