@@ -144,7 +144,7 @@ def _port_matches(rule, port):
         return False
     ports = rule.get("ports") or []
     for item in ports:
-        low, _, high = str(item).partition("-")
+        low, _dash, high = str(item).partition("-")
         if int(low) <= port <= int(high or low):
             return True
     return not ports

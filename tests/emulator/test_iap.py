@@ -155,8 +155,17 @@ def test_ssh_through_iap_then_refusals(iemu, vm, key, tmp_path):
     done = ssh(key, env, "head -c 300000 /dev/zero | base64 -w0 | wc -c")
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "400000"
+    # The Control UI command the playbooks print: gcloud's own ssh, through IAP (its key goes to
+    # the project's ssh-keys first).
+    done = subprocess.run([GCLOUD, "compute", "ssh", "viagcloud@" + VM, "--zone", ZONE,
+                           "--tunnel-through-iap", "--quiet", "--command", "echo via-gcloud-ssh",
+                           "--", "-o", "BatchMode=yes"],
+                          env=env, capture_output=True, text=True, timeout=180, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["via-gcloud-ssh"]
     stats = iap_stats(iemu)
-    assert stats["sessions"] == before + 2
+    assert stats["sessions"] >= before + 3
+    before = stats["sessions"] - 2
     assert stats["bytes_to_client"] > 0 and stats["bytes_from_client"] > 0
     log = [json.loads(line) for line in open(os.path.join(iemu.state_dir, "requests.jsonl"), encoding="utf-8").read().splitlines()]
     assert any(e["api"] == "iap" and e["status"] == 101 for e in log)
