@@ -9,12 +9,14 @@ host keys from Google and connects (wait_for_connection runs a module on the VM)
 sessions. gcloud reaches Google's hosts (compute, oauth2, tunnel.cloudproxy.app) through the
 same HTTPS proxy as the modules, with its CA in core/custom_ca_certs_file and the service
 account key as its credential: nothing in the run knows about the emulator. verify.yml in check
-mode then prints the Control UI tunnel through IAP.
+mode then prints the Control UI tunnel through IAP. With OPENCLAW_GCP_E2E_IAP_SITE=1, site.yml
+then deploys a real gateway on that VM through IAP (about 6 more minutes).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import urllib.request
 
@@ -74,3 +76,18 @@ def test_provision_connects_through_iap_only(iap_run):
     tunnel = re.search(r'^\s*(ssh -i .*ProxyCommand=.*start-iap-tunnel e2e-iap 22 .*-L 18789:127\.0\.0\.1:18789 '
                        r'openclaw@\S+)\s*$', proc.stdout, re.M)
     assert tunnel, proc.stdout[-4000:]
+
+
+@pytest.mark.skipif(os.environ.get('OPENCLAW_GCP_E2E_IAP_SITE') != '1',
+                    reason='about 6 minutes (a gateway build); OPENCLAW_GCP_E2E_IAP_SITE=1 runs it')
+def test_site_through_iap(iap_run):
+    """The whole of site.yml on that VM (Docker, state, a real gateway, its health) through IAP:
+    passed in 6 minutes on 2026-12-04. Opt-in, as it doubles this module's time."""
+    emu = iap_run.emu
+    before = iap_stats(emu)['sessions']
+    proc = iap_run.playbook(ROOT / 'site.yml', *ARGS)
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
+    summary = recap(proc.stdout)
+    assert summary['e2e-iap']['failed'] == 0 and summary['e2e-iap']['unreachable'] == 0
+    assert iap_stats(emu)['sessions'] > before
+    assert re.search(r'Gateway e2e-iap \(us-central1-a\) is healthy', proc.stdout), proc.stdout[-4000:]
