@@ -12,6 +12,7 @@ import shutil
 import socket
 import struct
 import subprocess
+import time
 import urllib.parse
 import urllib.request
 
@@ -293,6 +294,7 @@ def test_reconnect_resends_what_the_client_did_not_confirm(iemu, vm):
             break
         seen += payload[6:]
     first.sock.close()                                      # the WebSocket drops, no close frame
+    time.sleep(0.5)                                         # the relay notices (gcloud retries)
 
     # Resume without having confirmed the banner: it comes again, and our bytes are not resent.
     again = Relay(iemu, "reconnect", {"sid": sid, "ack": 0, "newWebsocket": True, "zone": ZONE},
