@@ -18,6 +18,7 @@ from .compute import Compute
 from .consistency import COMPUTE, Consistency
 from .errors import ApiError, invalid_token, unauthenticated
 from .guest_attributes import GuestAttributes
+from .iap import Iap
 from .ops import Runner
 from .raw import NoSuchUrl, RawBody
 
@@ -186,6 +187,7 @@ class Emulator:
         self.apis = Apis(store, latency, compute_sa_hook=self.add_compute_sa,
                          consistency=self.consistency)
         self.guest = GuestAttributes(store, backend, self.consistency)
+        self.iap = Iap(store, auth, self.compute, log)
         self.routes = self._routes()
 
     def add_compute_sa(self, project, fresh=True):
@@ -434,6 +436,8 @@ class Emulator:
             return "admin"
         if path.startswith("/compute/"):
             return "compute"
+        if path.startswith("/iap/"):
+            return "iap"
         for api in ("serviceusage", "iam", "cloudresourcemanager", "cloudbilling",
                     "iamcredentials"):
             if path.startswith("/%s/" % api):
@@ -529,6 +533,7 @@ class Emulator:
             return 200, {"ok": True, "backend": self.backend.name}
         if method == "POST" and action == "reset":
             self.log.reset(truncate=bool(body.get("log", True)))
+            self.iap.reset()
             with self.faults.lock:
                 self.faults.injected = 0
                 self.faults.lost = 0
@@ -540,6 +545,8 @@ class Emulator:
             except (TypeError, ValueError) as exc:
                 return 400, {"error": str(exc)}
             return 200, self.faults.describe()
+        if method == "GET" and action == "iap":
+            return 200, self.iap.describe()
         if action in ("consistency", "iam/concurrent-change"):
             return self.admin_consistency(method, action, body)
         if method == "POST" and action == "resource-policies/run":
@@ -593,6 +600,7 @@ class Emulator:
                 1 for p in self.store.projects.values() for ops in p["operations"].values()
                 for op in ops.values() if op["status"] != "DONE")
         data["backend"] = self.backend.name
+        data["iap"] = {k: v for k, v in self.iap.describe().items() if k != "active"}
         return data
 
     def preload(self, body):
@@ -665,6 +673,9 @@ class Handler(BaseHTTPRequestHandler):
         return self.rfile.read(length) if length else b""
 
     def _serve(self):
+        if self.path.startswith("/iap/v4/") and self.server.emulator.iap.wants(self):
+            self.server.emulator.iap.serve(self)  # IAP TCP forwarding's WebSocket relay
+            return
         started = time.time()
         raw = self._read_body()
         emulator = self.server.emulator
