@@ -163,8 +163,8 @@ def test_scheduled_backup_runs_the_same_verified_backup(e2e):
     assert on_vm(e2e, OLD['name'], 'systemctl is-enabled openclaw-gcp-backup.timer').stdout.strip() == 'enabled'
     assert on_vm(e2e, OLD['name'], 'systemctl is-active openclaw-gcp-backup.timer').stdout.strip() == 'active'
     on_vm(e2e, OLD['name'], 'sudo systemctl start openclaw-gcp-backup.service', timeout=600)
-    listing = on_vm(e2e, OLD['name'], 'sudo stat -c "%a %n" /var/backups/openclaw-gcp '
-                                      '/var/backups/openclaw-gcp/openclaw-gcp-backup-*-scheduled.tar').stdout.split('\n')
+    listing = on_vm(e2e, OLD['name'], "sudo sh -c 'stat -c \"%a %n\" /var/backups/openclaw-gcp "
+                                      "/var/backups/openclaw-gcp/openclaw-gcp-backup-*-scheduled.tar'").stdout.splitlines()
     assert listing[0].startswith('700 '), listing
     assert re.match(r'^600 /var/backups/openclaw-gcp/openclaw-gcp-backup-\d{8}T\d{6}Z-scheduled\.tar$', listing[1]), listing
 
