@@ -149,7 +149,7 @@ def test_deploy_and_change_state(e2e, tmp_path_factory):
     compose(e2e, OLD['name'], "openclaw-cli config set gateway.controlUi.allowedOrigins '%s' --strict-json"
             % json.dumps(ORIGINS))
     # a paired device: a headless node host connects from the gateway's network and is paired
-    proc = compose(e2e, OLD['name'], '--entrypoint timeout openclaw-cli 40 openclaw node run --host 127.0.0.1 '
+    proc = compose(e2e, OLD['name'], '--entrypoint timeout openclaw-cli 25 openclaw node run --host 127.0.0.1 '
                    '--port 18789', check=False, timeout=180)
     assert proc.returncode in (0, 124), proc.stderr[-2000:]
     DRILL['devices'] = paired_devices(e2e, OLD['name'], token)
