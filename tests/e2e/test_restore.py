@@ -163,8 +163,8 @@ def test_scheduled_backup_runs_the_same_verified_backup(e2e):
     assert on_vm(e2e, OLD['name'], 'systemctl is-enabled openclaw-gcp-backup.timer').stdout.strip() == 'enabled'
     assert on_vm(e2e, OLD['name'], 'systemctl is-active openclaw-gcp-backup.timer').stdout.strip() == 'active'
     started = on_vm(e2e, OLD['name'], 'sudo systemctl start openclaw-gcp-backup.service', timeout=600, check=False)
-    assert started.returncode == 0, on_vm(e2e, OLD['name'], 'sudo journalctl -u openclaw-gcp-backup.service -n 60 '
-                                                           '--no-pager', check=False).stdout
+    journal = 'sudo journalctl -u openclaw-gcp-backup.service -n 60 --no-pager'
+    assert started.returncode == 0, on_vm(e2e, OLD['name'], journal, check=False).stdout
     listing = on_vm(e2e, OLD['name'], "sudo sh -c 'stat -c \"%a %n\" /var/backups/openclaw-gcp "
                                       "/var/backups/openclaw-gcp/openclaw-gcp-backup-*-scheduled.tar'").stdout.splitlines()
     assert listing[0].startswith('700 '), listing
