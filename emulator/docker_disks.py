@@ -188,19 +188,23 @@ def bind_loop(path, read_only):
     return _run(cmd, "binding %s to a loop device" % path).strip()
 
 
-def cgroup_root(pid):
-    """The container's directory in the cgroup v1 ``devices`` hierarchy, from its init's pid."""
+def cgroup_root(pid, container_id):
+    """The container's directory in the cgroup v1 ``devices`` hierarchy, from its init's pid
+    (systemd moves itself to ``init.scope`` below it: cut the path after the container's id)."""
     with open("/proc/%d/cgroup" % pid, encoding="utf-8") as handle:
         for line in handle:
             controllers, path = line.rstrip("\n").split(":", 2)[1:]
             if "devices" in controllers.split(","):
+                parts = path.split("/")
+                if container_id in parts:
+                    path = "/".join(parts[:parts.index(container_id) + 1])
                 return CGROUP_DEVICES + path
     raise OperationFailed("RESOURCE_OPERATION_FAILED", "Attaching disks needs the cgroup v1 "
                           "devices controller (process %d has none)." % pid, 500)
 
 
-def cgroup_rule(pid, rule, allow):
-    root = cgroup_root(pid)
+def cgroup_rule(pid, container_id, rule, allow):
+    root = cgroup_root(pid, container_id)
     if not allow:
         with open(os.path.join(root, "devices.deny"), "w", encoding="utf-8") as handle:
             handle.write(rule)      # a deny reaches the whole subtree
@@ -342,7 +346,7 @@ class DockerDisks:
         container.reload()
         pid = container.attrs["State"]["Pid"]
         for item in items:
-            cgroup_rule(pid, "b %d:%d rw" % (item["major"], item["minor"]), allow=True)
+            cgroup_rule(pid, container.id, "b %d:%d rw" % (item["major"], item["minor"]), allow=True)
         data = {"plug": items}
         if boot:
             data.update(boot=True, ready=DISKS_READY)
@@ -358,7 +362,7 @@ class DockerDisks:
                 self._disk_agent(container, {"unplug": items})
                 pid = container.attrs["State"]["Pid"]
                 for item in items:
-                    cgroup_rule(pid, "b %d:%d rw" % (item["major"], item["minor"]), allow=False)
+                    cgroup_rule(pid, container.id, "b %d:%d rw" % (item["major"], item["minor"]), allow=False)
         for entry in entries:
             path = self.disk_image_path({"selfLink": entry["source"]})
             if path is not None:
