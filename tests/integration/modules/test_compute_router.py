@@ -167,6 +167,15 @@ def test_provision_private_mode(tmp_path):
                 ('openclaw-nat-default', 'AUTO_ONLY', 'ALL_SUBNETWORKS_ALL_IP_RANGES')]
             status = _get(emu, 'regions/%s/routers/openclaw-router-default/getRouterStatus' % region)
             assert status['result']['natStatus'][0]['numVmEndpointsWithNatMappings'] == 1
+            # the state disk outlives the VM and carries its region's snapshot schedule
+            disk = _get(emu, 'zones/%s/disks/%s-state' % (gateway['zone'], gateway['name']))
+            assert disk['resourcePolicies'] == [
+                '%s/compute/v1/projects/%s/regions/%s/resourcePolicies/openclaw-state-daily' % (
+                    disk['selfLink'].split('/compute/v1/')[0], PROJECT, region)]
+            policy = _get(emu, 'regions/%s/resourcePolicies/openclaw-state-daily' % region)
+            schedule = policy['snapshotSchedulePolicy']
+            assert schedule['schedule']['dailySchedule']['startTime'] == '04:00'
+            assert schedule['retentionPolicy'] == {'maxRetentionDays': 14, 'onSourceDiskDelete': 'KEEP_AUTO_SNAPSHOTS'}
 
         # a second run changes nothing and writes nothing
         start = len(emu.requests())
