@@ -158,6 +158,16 @@ class DockerBackend(DockerDisks, DockerSnapshots):
         self._reserved = set()
 
     # -- helpers ---------------------------------------------------------------------------
+    def foreign_owner(self, labels):
+        """True when a container or volume with ``labels`` belongs to another emulator that
+        still exists. One whose state directory is gone (its emulator was killed before it
+        could clean up) is a leftover nobody else can ever delete: the caller reclaims it."""
+        labels = labels or {}
+        if labels.get(STATE_LABEL) == self.state:
+            return False
+        owner = labels.get(STATE_DIR_LABEL)
+        return not owner or os.path.isdir(owner)
+
     def _lock(self, cname):
         with self._guard:
             return self._locks.setdefault(cname, threading.Lock())
@@ -252,7 +262,7 @@ class DockerBackend(DockerDisks, DockerSnapshots):
             image = self._image(inst)
             stale = self._container(cname)
             if stale is not None:
-                if stale.labels.get(STATE_LABEL) != self.state:
+                if self.foreign_owner(stale.labels):
                     owner = stale.labels.get(STATE_DIR_LABEL)
                     raise OperationFailed(
                         "RESOURCE_ALREADY_EXISTS",

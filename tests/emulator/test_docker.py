@@ -143,3 +143,41 @@ def test_set_metadata_grants_and_revokes_users_on_debian_13(demu, keys):
     assert inspect("gce-openclaw-demo-%s-%s" % (ZONE, name))["State"]["Running"] is False
     wait(session, demu, session.delete(compute(demu, "zones/%s/instances/%s"
                                                % (ZONE, name))).json())
+
+
+def leftover_volume(name, owner_dir):
+    """A disk volume as an emulator of ``owner_dir`` leaves it when it is killed."""
+    subprocess.run(["docker", "volume", "create", "--label", "org.openclaw-gcp.emulator=1",
+                    "--label", "org.openclaw-gcp.emulator.state=" + uuid.uuid4().hex[:16],
+                    "--label", "org.openclaw-gcp.emulator.state-dir=" + str(owner_dir), name],
+                   capture_output=True, check=True)
+
+
+def test_leftovers_of_a_dead_emulator_are_reclaimed_a_live_ones_are_not(demu, tmp_path):
+    """A killed run leaves volumes behind; when their emulator's state directory is gone nobody
+    else can ever remove them, so they are reclaimed. One of an emulator that still exists is
+    refused with the command that clears it."""
+    session = authorized_session(demu)
+    dead, live = ("disk-" + uuid.uuid4().hex[:6] + kind for kind in ("d", "l"))
+    volumes = ["gcedisk-openclaw-demo-%s-%s" % (ZONE, name) for name in (dead, live)]
+    leftover_volume(volumes[0], tmp_path / "gone")
+    leftover_volume(volumes[1], tmp_path)
+    try:
+        disks = compute(demu, "zones/%s/disks" % ZONE)
+        body = {"sizeGb": "10", "type": "zones/%s/diskTypes/pd-balanced" % ZONE}
+        op = wait(session, demu, session.post(disks, json=dict(body, name=dead)).json())
+        assert "error" not in op, op
+        labels = json.loads(subprocess.run(
+            ["docker", "volume", "inspect", volumes[0]], capture_output=True, text=True,
+            check=True).stdout)[0]["Labels"]
+        assert labels["org.openclaw-gcp.emulator.state-dir"] == demu.state_dir
+
+        op = wait(session, demu, session.post(disks, json=dict(body, name=live)).json())
+        error = op["error"]["errors"][0]
+        assert error["code"] == "RESOURCE_ALREADY_EXISTS"
+        assert str(tmp_path) in error["message"] and "docker volume rm " + volumes[1] \
+            in error["message"]
+        wait(session, demu, session.delete("%s/%s" % (disks, dead)).json())
+    finally:
+        subprocess.run(["docker", "volume", "rm", "-f"] + volumes, capture_output=True,
+                       check=False)
