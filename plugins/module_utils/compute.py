@@ -13,7 +13,7 @@ import hmac
 import os
 
 from ansible_collections.openclaw.gcp.plugins.module_utils.gcp import (
-    Applied, GcpError, compute_link, metadata_to_dict, normalize_link, short_name, zone_to_region)
+    Change, GcpError, Resource, compute_link, metadata_to_dict, normalize_link, short_name, zone_to_region)
 
 # Metadata keys whose values are settings, never secrets: shown in results and diffs as they are.
 # Every other value (a startup script, an API key a user put there) is masked unless listed in
@@ -159,34 +159,6 @@ def merge_ssh_keys(current, wanted, purge=False):
 
 # -- one resource a module reconciles -----------------------------------------------------------
 
-class Change(object):
-    """One write that brings a resource closer to the task: what ``ComputeResource.converge`` sends.
-
-    ``label`` is what the task reports in ``actions`` (a list when one write does several things); ``action`` names the write in an error
-    sentence ("Failed to resize disk ..."). The write is ``method`` on the resource's path (plus
-    ``/verb`` for a custom verb such as ``resize`` or ``setLabels``) with ``body`` and ``params``.
-    ``predict(view)`` is the resource's view once the write is in effect (what check mode
-    reports). ``done(view)``, asked on the view read again before a retry (a lost answer, a stale
-    fingerprint), says the write is already in effect; when it is not, ``rebuild(resource)``
-    (when given) makes a fresh body from the resource as read (a new fingerprint). A change that
-    must be rebuilt from the raw resource as a whole gives its own ``reconcile`` callback instead
-    (``client.call`` documents what it returns).
-    """
-
-    def __init__(self, label, predict, done=None, body=None, verb=None, method='POST', action=None, params=None,
-                 rebuild=None, reconcile=None):
-        self.label = label
-        self.predict = predict
-        self.done = done
-        self.body = body
-        self.verb = verb
-        self.method = method
-        self.action = action or verb or 'update'
-        self.params = params
-        self.rebuild = rebuild
-        self.reconcile = reconcile
-
-
 def user_label(link):
     """``instance gw`` for a link in a resource's ``users`` (the instances a disk is attached to)."""
     parts = normalize_link(link).split('/')
@@ -194,12 +166,9 @@ def user_label(link):
     return '%s %s' % (kind[:-1] if kind.endswith('s') else kind, parts[-1])
 
 
-class ComputeResource(object):
-    """The read, report, create, change and delete steps every single-resource Compute module shares.
-
-    ``key`` names the resource in the result (``firewall``, ``router``, ``disk``); ``summarize``
-    turns Google's resource into the module's view; ``diff_view`` the view into what diff mode
-    shows (default: the view itself, ``{'state': 'absent'}`` when there is none).
+class ComputeResource(Resource):
+    """``Resource`` for one Compute Engine resource: writes through ``compute_mutation`` (a request
+    id, the zonal, regional or global operation waited for), custom verbs as ``/verb``.
 
     A resource whose ``users`` (Google's field: the instances a disk is attached to) is not
     empty is not deleted: ``in_use_words`` (how it is used, how to free it), for example
@@ -208,43 +177,18 @@ class ComputeResource(object):
     example ``'a disk still carries it: detach it from every disk'``.
     """
 
+    separator = '/'
+
     def __init__(self, module, path, resource, key, summarize, timeout, diff_view=None, in_use_words=None, in_use=None):
-        self.module = module
-        self.client = module.client
-        self.path = path
-        self.resource = resource
-        self.key = key
-        self.summarize = summarize
-        self.timeout = timeout
-        self.diff_view = diff_view or (lambda view: view or {'state': 'absent'})
+        super(ComputeResource, self).__init__(module, 'compute', path, resource, key, summarize, timeout, diff_view=diff_view)
         self.in_use_words = in_use_words or ('used by', 'free it')
         self.in_use = in_use
 
-    def read(self):
-        return self.client.get('compute', self.path, 'read', self.resource)
-
-    def exit(self, changed, before, after, actions):
-        out = {'changed': changed, self.key: after, 'actions': actions}
-        if self.module._diff:  # pylint: disable=protected-access
-            out['diff'] = {'before': self.diff_view(before), 'after': self.diff_view(after)}
-        self.module.exit_json(**out)
-
-    def reconciler(self, done, rebuild=None):
-        """A read-before-retry callback: ``done(view)`` on the view read again means the write is in
-        effect; otherwise ``rebuild(resource)`` (when given and the resource is there) is the fresh body."""
-        def reconcile():
-            now = self.read()
-            if done(self.summarize(now)):
-                return Applied(None)
-            return rebuild(now) if rebuild is not None and now is not None else None
-        return reconcile
-
     def send(self, method, path, action, reconcile, body=None, params=None):
-        """One write through the client's one way of changing a Compute resource (operation waited for)."""
         return self.client.compute_mutation(method, path, action, self.resource, body=body, params=params,
                                             reconcile=reconcile, timeout=self.timeout)
 
-    def refuse_if_used(self, current):
+    def refuse_delete(self, current):
         """Fail, before any write, while other resources use this one (Google's ``users`` field)."""
         users = [user_label(link) for link in (current or {}).get('users') or []]
         if not users:
@@ -256,54 +200,13 @@ class ComputeResource(object):
             self.resource, used, ', '.join(users), free, 'that %s' % kind if len(users) == 1 else 'those %ss' % kind))
 
     def delete(self, why='deleting it'):
-        """Delete the resource (read before any retry); Google's in-use refusal explained with ``in_use``."""
+        """Delete the resource; Google's in-use refusal explained with ``in_use``."""
         try:
-            self.send('DELETE', self.path, 'delete', self.reconciler(lambda view: not view))
+            super(ComputeResource, self).delete(why)
         except GcpError as exc:
             if exc.reason == 'resourceInUseByAnotherResource' and self.in_use:
                 raise exc.amend('%s before %s' % (self.in_use, why))
             raise
-
-    def ensure_absent(self, current, before):
-        """``state=absent``: delete the resource if it is there and unused, then exit."""
-        if current is None:
-            self.exit(False, before, {}, [])
-        self.refuse_if_used(current)
-        if not self.module.check_mode:
-            self.delete()
-        self.exit(True, before, {}, ['delete'])
-
-    def create(self, collection, body, predicted):
-        """Insert into ``collection`` (unless in check mode); returns the view after (``predicted`` in check mode)."""
-        if self.module.check_mode:
-            return predicted
-        self.send('POST', collection, 'create', self.reconciler(bool), body=body)
-        return self.summarize(self.read()) or predicted
-
-    def recreate(self, collection, body, predicted):
-        """Delete and insert again, for a setting Google cannot change in place (unless in check mode)."""
-        if self.module.check_mode:
-            return predicted
-        self.delete('recreating it')
-        return self.create(collection, body, predicted)
-
-    def converge(self, before, changes):
-        """Exit with the ``changes`` (``Change``) sent in order, unless in check mode, which reports
-        their prediction; ``changed: false`` and no write when there are none."""
-        if not changes:
-            self.exit(False, before, before, [])
-        after = before
-        for change in changes:
-            after = change.predict(after)
-        if not self.module.check_mode:
-            for change in changes:
-                self.send(change.method, self.path + ('/' + change.verb if change.verb else ''), change.action,
-                          change.reconcile or self.reconciler(change.done, change.rebuild), body=change.body, params=change.params)
-            after = self.summarize(self.read()) or after
-        actions = []
-        for change in changes:
-            actions.extend(change.label if isinstance(change.label, list) else [change.label])
-        self.exit(True, before, after, actions)
 
 
 def labels_change(current, wanted, purge=False):

@@ -194,6 +194,7 @@ actions:
 import re
 
 from ansible_collections.openclaw.gcp.plugins.module_utils.gcp import (
+    Change,
     GcpError,
     GcpModule,
     compute_link,
@@ -204,7 +205,7 @@ from ansible_collections.openclaw.gcp.plugins.module_utils.gcp import (
     zone_to_region,
     ZONE_RE,
 )
-from ansible_collections.openclaw.gcp.plugins.module_utils.compute import Change, ComputeResource, disk_summary, labels_change
+from ansible_collections.openclaw.gcp.plugins.module_utils.compute import ComputeResource, disk_summary, labels_change
 
 DEFAULT_TYPE = 'pd-balanced'
 MIN_PD_SIZE_GB = 10

@@ -171,14 +171,14 @@ firewall:
 import ipaddress
 
 from ansible_collections.openclaw.gcp.plugins.module_utils.gcp import (
-    Applied,
+    Change,
     GcpError,
     GcpModule,
     compute_link,
     short_name,
     validate_name,
 )
-from ansible_collections.openclaw.gcp.plugins.module_utils.compute import Change, ComputeResource
+from ansible_collections.openclaw.gcp.plugins.module_utils.compute import ComputeResource
 
 MANAGED = ('direction', 'priority', 'allowed', 'source_ranges', 'destination_ranges', 'target_tags', 'description', 'disabled')
 

@@ -208,6 +208,7 @@ actions:
 import re
 
 from ansible_collections.openclaw.gcp.plugins.module_utils.gcp import (
+    Change,
     GcpError,
     GcpModule,
     short_name,
@@ -215,7 +216,7 @@ from ansible_collections.openclaw.gcp.plugins.module_utils.gcp import (
     validate_labels,
     validate_name,
 )
-from ansible_collections.openclaw.gcp.plugins.module_utils.compute import Change, ComputeResource
+from ansible_collections.openclaw.gcp.plugins.module_utils.compute import ComputeResource
 
 DAYS = ('monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday')
 START_TIME_RE = re.compile(r'^([01][0-9]|2[0-3]):00$')

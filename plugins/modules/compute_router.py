@@ -208,13 +208,14 @@ from ansible_collections.openclaw.gcp.plugins.module_utils.gcp import (
     REGION_RE,
     ZONE_RE,
     Applied,
+    Change,
     GcpError,
     GcpModule,
     compute_link,
     short_name,
     validate_name,
 )
-from ansible_collections.openclaw.gcp.plugins.module_utils.compute import Change, ComputeResource
+from ansible_collections.openclaw.gcp.plugins.module_utils.compute import ComputeResource
 
 NAT_KEYS = ('nat_ip_allocate_option', 'source_subnetwork_ip_ranges_to_nat', 'logging', 'log_filter', 'min_ports_per_vm')
 

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: contributors to openclaw.gcp
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""ComputeResource, Change and labels_change: the one read-compare-mutate loop of the Compute modules,
+"""Resource, ComputeResource, Change and labels_change: the one read-compare-mutate loop of the modules,
 tested without AnsibleModule or HTTP (a fake client records what would be sent)."""
 
 from __future__ import absolute_import, division, print_function
@@ -10,9 +10,8 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.openclaw.gcp.plugins.module_utils.gcp import Applied, GcpError
-from ansible_collections.openclaw.gcp.plugins.module_utils.compute import (
-    Change, ComputeResource, labels_change, user_label)
+from ansible_collections.openclaw.gcp.plugins.module_utils.gcp import Applied, Change, GcpError, Resource
+from ansible_collections.openclaw.gcp.plugins.module_utils.compute import ComputeResource, labels_change, user_label
 
 PATH = 'projects/demo/zones/us-central1-a/disks/state'
 GOOGLE = 'https://www.googleapis.com/compute/v1/'
@@ -32,7 +31,7 @@ class FakeClient(object):
         self.effect = None
         self.error = None
 
-    def get(self, api, path, action, resource):  # pylint: disable=unused-argument
+    def get(self, api, path, action, resource, allow_404=True):  # pylint: disable=unused-argument
         self.reads += 1
         return None if self.resource is None else dict(self.resource)
 
@@ -194,3 +193,83 @@ def test_create_and_recreate():
     assert disk.recreate('coll', {'name': 'state'}, {})['size_gb'] == 30
     assert [s[:3] for s in client.sent] == [('DELETE', PATH, 'delete'), ('POST', 'coll', 'create')]
     assert isinstance(client.sent[1][5](), Applied)
+
+
+# -- the API-agnostic Resource (Service Usage, IAM) ------------------------------------------------------
+
+class FakeApiClient(FakeClient):
+    """``call`` and ``wait_lro`` of GcpClient: a write answers an operation (``lro``) or the resource."""
+
+    def __init__(self, raw=None, answer=None):
+        super(FakeApiClient, self).__init__(raw)
+        self.answer = answer
+        self.waited = []
+        self.read_404 = []
+
+    def get(self, api, path, action, resource, allow_404=True):
+        self.read_404.append(allow_404)
+        return super(FakeApiClient, self).get(api, path, action, resource)
+
+    def call(self, method, api, path, action, resource, params=None, body=None, reconcile=None):  # pylint: disable=unused-argument
+        self.sent.append((method, path, action, body, params, reconcile))
+        if self.effect is not None:
+            self.resource = self.effect(self.resource, method, path, body)
+        return self.answer
+
+    def wait_lro(self, api, operation, action, resource, timeout=None):  # pylint: disable=unused-argument
+        self.waited.append((api, operation, action, timeout))
+        return operation
+
+
+def service(raw, answer=None, check_mode=False, **kwargs):
+    client = FakeApiClient(raw, answer)
+    module = FakeModule(client, check_mode=check_mode, diff=True)
+    return Resource(module, 'serviceusage', 'projects/demo/services/iam.googleapis.com', 'service iam', 'service',
+                    lambda found: {'state': (found or {}).get('state') or 'DISABLED'}, 60.0, **kwargs), client, module
+
+
+def enable(confirm=None):
+    return Change('enable', lambda v: dict(v, state='ENABLED'), lambda v: v['state'] == 'ENABLED', verb='enable', body={},
+                  confirm=confirm)
+
+
+def test_resource_custom_verb_waits_for_its_operation_and_reads_again():
+    res, client, module = service({'state': 'DISABLED'}, answer={'name': 'operations/1'}, read_404=False, lro=True,
+                                  diff_view=lambda v: {'state': v['state']})
+    client.effect = lambda raw, method, path, body: {'state': 'ENABLED'}
+    before = res.summarize(res.read())
+    finish(res.converge, before, [enable()])
+    assert [s[:3] for s in client.sent] == [('POST', 'projects/demo/services/iam.googleapis.com:enable', 'enable')]
+    assert client.waited == [('serviceusage', {'name': 'operations/1'}, 'enable', 60.0)]
+    assert client.read_404 == [False, False] and module.result['service'] == {'state': 'ENABLED'}
+    assert module.result['diff'] == {'before': {'state': 'DISABLED'}, 'after': {'state': 'ENABLED'}}
+
+
+def test_resource_confirm_fails_when_the_write_did_not_take():
+    res, dummy, dummy = service({'state': 'DISABLED'}, answer={'name': 'operations/1'}, lro=True)
+    with pytest.raises(GcpError, match=r'^Failed to enable service iam: the service is DISABLED\.$'):
+        res.converge({'state': 'DISABLED'}, [enable(confirm=lambda v: 'the service is %s' % v['state'])])
+    res, dummy, module = service({'state': 'DISABLED'}, answer={'name': 'operations/1'}, lro=True)
+    finish(res.converge, {'state': 'DISABLED'}, [enable()])  # without confirm: reported as read
+    assert module.result['service'] == {'state': 'DISABLED'}
+
+
+def test_resource_that_answers_writes_with_itself_is_not_read_again():
+    res, client, module = service(None, answer={'state': 'ENABLED'}, answers_resource=True)
+    assert res.create('projects/demo/services', {'name': 'x'}, {'state': 'predicted'}) == {'state': 'ENABLED'}
+    assert client.reads == 0
+    # read before the retry of a lost create: the resource found is the answer
+    client.resource = {'state': 'FOUND'}
+    outcome = client.sent[0][5]()
+    assert isinstance(outcome, Applied) and outcome.value == {'state': 'FOUND'}
+    finish(res.converge, {'state': 'DISABLED'}, [enable()])
+    assert module.result['service'] == {'state': 'ENABLED'} and client.reads == 1
+
+
+def test_resource_absent_reports_the_view_of_nothing():
+    res, client, module = service({'state': 'ENABLED'}, answer={})
+    finish(res.ensure_absent, {'state': 'ENABLED'}, {'state': 'ENABLED'})
+    assert module.result['service'] == {'state': 'DISABLED'} and client.sent[0][:3] == (
+        'DELETE', 'projects/demo/services/iam.googleapis.com', 'delete')
+    client.resource = None
+    assert isinstance(client.sent[0][5](), Applied)
