@@ -184,9 +184,9 @@ class ComputeResource(Resource):
         self.in_use_words = in_use_words or ('used by', 'free it')
         self.in_use = in_use
 
-    def send(self, method, path, action, reconcile, body=None, params=None):
+    def send(self, method, path, action, reconcile, body=None, params=None, wait=True):
         return self.client.compute_mutation(method, path, action, self.resource, body=body, params=params,
-                                            reconcile=reconcile, timeout=self.timeout)
+                                            reconcile=reconcile, wait=wait, timeout=self.timeout)
 
     def refuse_delete(self, current):
         """Fail, before any write, while other resources use this one (Google's ``users`` field)."""

@@ -1293,20 +1293,25 @@ class Resource(object):
         """What a reconcile callback returns for a write already in effect (the resource, where writes answer it)."""
         return Applied(found if self.answers_resource else None)
 
-    def reconciler(self, done, rebuild=None):
+    def reconciler(self, done, rebuild=None, action='update'):
         """A read-before-retry callback: ``done(view)`` on the view read again means the write is in
-        effect; otherwise ``rebuild(resource)`` (when given and the resource is there) is the fresh body."""
+        effect; otherwise ``rebuild(resource)`` (when given) is the fresh body, and a resource gone
+        meanwhile fails the ``action``."""
         def reconcile():
             now = self.read()
             if done(self.summarize(now)):
                 return self.applied(now)
-            return rebuild(now) if rebuild is not None and now is not None else None
+            if rebuild is None:
+                return None
+            if now is None:
+                raise GcpError('Failed to %s %s: it disappeared.' % (action, self.resource))
+            return rebuild(now)
         return reconcile
 
-    def send(self, method, path, action, reconcile, body=None, params=None):
-        """One write with read-before-retry; its long-running operation waited for (``lro``)."""
+    def send(self, method, path, action, reconcile, body=None, params=None, wait=True):
+        """One write with read-before-retry; its long-running operation waited for (``lro``, unless not ``wait``)."""
         answer = self.client.call(method, self.api, path, action, self.resource, params=params, body=body, reconcile=reconcile)
-        if self.lro:
+        if self.lro and wait:
             self.client.wait_lro(self.api, answer, action, self.resource, timeout=self.timeout)
         return answer
 
@@ -1361,7 +1366,7 @@ class Resource(object):
             answer = None
             for change in changes:
                 answer = self.send(change.method, self.path + (self.separator + change.verb if change.verb else ''), change.action,
-                                   change.reconcile or self.reconciler(change.done, change.rebuild), body=change.body,
+                                   change.reconcile or self.reconciler(change.done, change.rebuild, change.action), body=change.body,
                                    params=change.params)
             after = self.view_after(answer, after)
             for change in changes:

@@ -35,7 +35,7 @@ class FakeClient(object):
         self.reads += 1
         return None if self.resource is None else dict(self.resource)
 
-    def compute_mutation(self, method, path, action, resource, body=None, params=None, reconcile=None, timeout=None):  # pylint: disable=unused-argument
+    def compute_mutation(self, method, path, action, resource, body=None, params=None, reconcile=None, wait=True, timeout=None):  # pylint: disable=unused-argument
         self.sent.append((method, path, action, body, params, reconcile))
         if self.error is not None:
             raise self.error
@@ -125,7 +125,8 @@ def test_reconciler_rebuilds_a_fresh_body_when_not_done():
     assert reconcile() == {'fingerprint': 'fp1'}
     assert disk.reconciler(lambda v: False)() is None
     client.resource = None
-    assert disk.reconciler(lambda v: False, rebuild=lambda raw: {'x': 1})() is None
+    with pytest.raises(GcpError, match='^Failed to set labels disk state: it disappeared.$'):
+        disk.reconciler(lambda v: False, rebuild=lambda raw: {'x': 1}, action='set labels')()
 
 
 def test_labels_change_keeps_labels_not_owned_unless_purged():
