@@ -35,7 +35,8 @@ class FakeClient(object):
         self.reads += 1
         return None if self.resource is None else dict(self.resource)
 
-    def compute_mutation(self, method, path, action, resource, body=None, params=None, reconcile=None, wait=True, timeout=None):  # pylint: disable=unused-argument
+    # pylint: disable-next=unused-argument
+    def compute_mutation(self, method, path, action, resource, body=None, params=None, reconcile=None, wait=True, timeout=None):
         self.sent.append((method, path, action, body, params, reconcile))
         if self.error is not None:
             raise self.error
