@@ -13,7 +13,7 @@ import hmac
 import os
 
 from ansible_collections.openclaw.gcp.plugins.module_utils.gcp import (
-    Applied, compute_link, metadata_to_dict, normalize_link, short_name, zone_to_region)
+    Change, GcpError, Resource, compute_link, metadata_to_dict, normalize_link, short_name, zone_to_region)
 
 # Metadata keys whose values are settings, never secrets: shown in results and diffs as they are.
 # Every other value (a startup script, an API key a user put there) is masked unless listed in
@@ -159,55 +159,73 @@ def merge_ssh_keys(current, wanted, purge=False):
 
 # -- one resource a module reconciles -----------------------------------------------------------
 
-class ComputeResource(object):
-    """The read, report, create and delete steps every single-resource Compute module shares.
+def user_label(link):
+    """``instance gw`` for a link in a resource's ``users`` (the instances a disk is attached to)."""
+    parts = normalize_link(link).split('/')
+    kind = parts[-2] if len(parts) > 1 else 'resource'
+    return '%s %s' % (kind[:-1] if kind.endswith('s') else kind, parts[-1])
 
-    ``key`` names the resource in the result (``firewall``, ``router``); ``summarize`` turns
-    Google's resource into the module's view.
+
+class ComputeResource(Resource):
+    """``Resource`` for one Compute Engine resource: writes through ``compute_mutation`` (a request
+    id, the zonal, regional or global operation waited for), custom verbs as ``/verb``.
+
+    A resource whose ``users`` (Google's field: the instances a disk is attached to) is not
+    empty is not deleted: ``in_use_words`` (how it is used, how to free it), for example
+    ``('attached to', 'detach it')``, make that refusal's sentence. ``in_use`` explains Google's
+    own refusal to delete a resource another one uses (``resourceInUseByAnotherResource``), for
+    example ``'a disk still carries it: detach it from every disk'``.
     """
 
-    def __init__(self, module, path, resource, key, summarize, timeout):
-        self.module = module
-        self.client = module.client
-        self.path = path
-        self.resource = resource
-        self.key = key
-        self.summarize = summarize
-        self.timeout = timeout
+    separator = '/'
 
-    def read(self):
-        return self.client.get('compute', self.path, 'read', self.resource)
+    def __init__(self, module, path, resource, key, summarize, timeout, diff_view=None, in_use_words=None, in_use=None):
+        super(ComputeResource, self).__init__(module, 'compute', path, resource, key, summarize, timeout, diff_view=diff_view)
+        self.in_use_words = in_use_words or ('used by', 'free it')
+        self.in_use = in_use
 
-    def exit(self, changed, before, after, actions):
-        out = {'changed': changed, self.key: after, 'actions': actions}
-        if self.module._diff:  # pylint: disable=protected-access
-            out['diff'] = {'before': before or {'state': 'absent'}, 'after': after or {'state': 'absent'}}
-        self.module.exit_json(**out)
+    def send(self, method, path, action, reconcile, body=None, params=None, wait=True):
+        return self.client.compute_mutation(method, path, action, self.resource, body=body, params=params,
+                                            reconcile=reconcile, wait=wait, timeout=self.timeout)
 
-    def ensure_absent(self, current, before):
-        """``state=absent``: delete the resource if it is there (read before any retry), then exit."""
-        if current is None:
-            self.exit(False, before, {}, [])
-        if not self.module.check_mode:
-            self.client.compute_mutation('DELETE', self.path, 'delete', self.resource, timeout=self.timeout,
-                                         reconcile=lambda: Applied(None) if self.read() is None else None)
-        self.exit(True, before, {}, ['delete'])
+    def refuse_delete(self, current):
+        """Fail, before any write, while other resources use this one (Google's ``users`` field)."""
+        users = [user_label(link) for link in (current or {}).get('users') or []]
+        if not users:
+            return
+        kinds = set(user.split(' ', 1)[0] for user in users)
+        kind = kinds.pop() if len(kinds) == 1 else 'resource'
+        used, free = self.in_use_words
+        raise GcpError('Cannot delete %s: it is %s %s; %s or delete %s first (no change was made).' % (
+            self.resource, used, ', '.join(users), free, 'that %s' % kind if len(users) == 1 else 'those %ss' % kind))
 
-    def create(self, collection, body, predicted):
-        """Insert into ``collection`` (unless in check mode); returns the view after (``predicted`` in check mode)."""
-        if self.module.check_mode:
-            return predicted
-        self.client.compute_mutation('POST', collection, 'create', self.resource, body=body, timeout=self.timeout,
-                                     reconcile=lambda: Applied(None) if self.read() is not None else None)
-        return self.summarize(self.read()) or predicted
+    def delete(self, why='deleting it'):
+        """Delete the resource; Google's in-use refusal explained with ``in_use``."""
+        try:
+            super(ComputeResource, self).delete(why)
+        except GcpError as exc:
+            if exc.reason == 'resourceInUseByAnotherResource' and self.in_use:
+                raise exc.amend('%s before %s' % (self.in_use, why))
+            raise
 
-    def update(self, method, body, reconcile, predicted):
-        """Send one change (unless in check mode); returns the view after (``predicted`` in check mode)."""
-        if self.module.check_mode:
-            return predicted
-        self.client.compute_mutation(method, self.path, 'update', self.resource, body=body, reconcile=reconcile,
-                                     timeout=self.timeout)
-        return self.summarize(self.read()) or predicted
+
+def labels_change(current, wanted, purge=False):
+    """The ``setLabels`` ``Change`` that gives ``current`` (a resource as read) its labels, or ``None``.
+
+    Labels it carries that ``wanted`` does not list stay unless ``purge`` (``merge_labels``). The
+    body carries the label fingerprint; on a stale one (someone changed the labels meanwhile)
+    the labels are merged again with what the resource carries then. The module's view must
+    have ``labels``.
+    """
+    labels = merge_labels(current.get('labels'), wanted, purge)
+    if labels == dict(current.get('labels') or {}):
+        return None
+
+    def body(now):
+        return {'labels': merge_labels(now.get('labels'), wanted, purge), 'labelFingerprint': now.get('labelFingerprint')}
+    return Change('set labels', lambda view: dict(view, labels=labels),
+                  lambda view: bool(view) and view.get('labels') == merge_labels(view.get('labels'), wanted, purge),
+                  body=body(current), verb='setLabels', action='set labels', rebuild=body)
 
 
 # -- labels -----------------------------------------------------------------------------------

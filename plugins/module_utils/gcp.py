@@ -1215,6 +1215,170 @@ class GcpClient(object):
 
 
 # --------------------------------------------------------------------------------------------
+# One resource a module reconciles
+# --------------------------------------------------------------------------------------------
+
+class Change(object):
+    """One write that brings a resource closer to the task: what ``Resource.converge`` sends.
+
+    ``label`` is what the task reports in ``actions`` (a list when one write does several things);
+    ``action`` names the write in an error sentence ("Failed to resize disk ..."). The write is
+    ``method`` on the resource's path (plus the custom ``verb``, such as ``resize``, ``setLabels``
+    or ``enable``) with ``body`` and ``params``. ``predict(view)`` is the resource's view once the
+    write is in effect (what check mode reports). ``done(view)``, asked on the view read again
+    before a retry (a lost answer, a stale fingerprint), says the write is already in effect;
+    when it is not, ``rebuild(resource)`` (when given) makes a fresh body from the resource as
+    read (a new fingerprint). A change that must be rebuilt from the raw resource as a whole
+    gives its own ``reconcile`` callback instead (``GcpClient.call`` documents what it returns).
+    ``confirm(view)``, when given, is asked once every write is done and the resource read
+    again: a view that is still not ``done`` fails the task with the end of a sentence it gives.
+    """
+
+    def __init__(self, label, predict, done=None, body=None, verb=None, method='POST', action=None, params=None,
+                 rebuild=None, reconcile=None, confirm=None):
+        self.label = label
+        self.predict = predict
+        self.done = done
+        self.body = body
+        self.verb = verb
+        self.method = method
+        self.action = action or verb or 'update'
+        self.params = params
+        self.rebuild = rebuild
+        self.reconcile = reconcile
+        self.confirm = confirm
+
+
+class Resource(object):
+    """The read, report, create, change and delete steps every module that reconciles one resource shares.
+
+    ``api`` is the API (a key of ``APIS``) and ``path`` the resource's path in it; ``key`` names
+    the resource in the result (``disk``, ``service``); ``summarize`` turns Google's resource
+    (``None`` when absent) into the module's view; ``diff_view`` the view into what diff mode
+    shows (default: the view itself, ``{'state': 'absent'}`` for an empty one).
+
+    ``read_404``: a 404 on the read means absent (else it fails the task, for a resource that
+    always exists, such as a service). ``lro``: writes answer a long-running operation, waited
+    for. ``answers_resource``: writes answer the resource itself (IAM), so no read follows them.
+    ``separator`` joins the path and a custom verb (``:enable``; Compute uses ``/resize``).
+    """
+
+    separator = ':'
+
+    def __init__(self, module, api, path, resource, key, summarize, timeout, diff_view=None, read_404=True, lro=False,
+                 answers_resource=False):
+        self.module = module
+        self.client = module.client
+        self.api = api
+        self.path = path
+        self.resource = resource
+        self.key = key
+        self.summarize = summarize
+        self.timeout = timeout
+        self.diff_view = diff_view or (lambda view: view or {'state': 'absent'})
+        self.read_404 = read_404
+        self.lro = lro
+        self.answers_resource = answers_resource
+
+    def read(self):
+        return self.client.get(self.api, self.path, 'read', self.resource, allow_404=self.read_404)
+
+    def exit(self, changed, before, after, actions):
+        out = {'changed': changed, self.key: after, 'actions': actions}
+        if self.module._diff:  # pylint: disable=protected-access
+            out['diff'] = {'before': self.diff_view(before), 'after': self.diff_view(after)}
+        self.module.exit_json(**out)
+
+    def applied(self, found):
+        """What a reconcile callback returns for a write already in effect (the resource, where writes answer it)."""
+        return Applied(found if self.answers_resource else None)
+
+    def reconciler(self, done, rebuild=None, action='update'):
+        """A read-before-retry callback: ``done(view)`` on the view read again means the write is in
+        effect; otherwise ``rebuild(resource)`` (when given) is the fresh body, and a resource gone
+        meanwhile fails the ``action``."""
+        def reconcile():
+            now = self.read()
+            if done(self.summarize(now)):
+                return self.applied(now)
+            if rebuild is None:
+                return None
+            if now is None:
+                raise GcpError('Failed to %s %s: it disappeared.' % (action, self.resource))
+            return rebuild(now)
+        return reconcile
+
+    def send(self, method, path, action, reconcile, body=None, params=None, wait=True):
+        """One write with read-before-retry; its long-running operation waited for (``lro``, unless not ``wait``)."""
+        answer = self.client.call(method, self.api, path, action, self.resource, params=params, body=body, reconcile=reconcile)
+        if self.lro and wait:
+            self.client.wait_lro(self.api, answer, action, self.resource, timeout=self.timeout)
+        return answer
+
+    def view_after(self, answer, predicted):
+        """The view after the writes: the write's answer (``answers_resource``), else read again; ``predicted`` when gone."""
+        if self.answers_resource:
+            return self.summarize(answer) if answer else predicted
+        return self.summarize(self.read()) or predicted
+
+    def refuse_delete(self, current):
+        """Fail before any write when the resource must not be deleted as it is (none here)."""
+
+    def delete(self, why='deleting it'):  # pylint: disable=unused-argument
+        """Delete the resource (read before any retry); ``why`` ends the sentence of a refusal."""
+        self.send('DELETE', self.path, 'delete', lambda: self.applied(None) if self.read() is None else None)
+
+    def ensure_absent(self, current, before):
+        """``state=absent``: delete the resource if it is there (and may go), then exit."""
+        if current is None:
+            self.exit(False, before, self.summarize(None), [])
+        self.refuse_delete(current)
+        if not self.module.check_mode:
+            self.delete()
+        self.exit(True, before, self.summarize(None), ['delete'])
+
+    def create(self, collection, body, predicted):
+        """Insert into ``collection`` (unless in check mode); returns the view after (``predicted`` in check mode)."""
+        if self.module.check_mode:
+            return predicted
+
+        def reconcile():
+            found = self.read()
+            return self.applied(found) if found is not None else None
+        return self.view_after(self.send('POST', collection, 'create', reconcile, body=body), predicted)
+
+    def recreate(self, collection, body, predicted):
+        """Delete and insert again, for a setting Google cannot change in place (unless in check mode)."""
+        if self.module.check_mode:
+            return predicted
+        self.delete('recreating it')
+        return self.create(collection, body, predicted)
+
+    def converge(self, before, changes):
+        """Exit with the ``changes`` (``Change``) sent in order, unless in check mode, which reports
+        their prediction; ``changed: false`` and no write when there are none."""
+        if not changes:
+            self.exit(False, before, before, [])
+        after = before
+        for change in changes:
+            after = change.predict(after)
+        if not self.module.check_mode:
+            answer = None
+            for change in changes:
+                answer = self.send(change.method, self.path + (self.separator + change.verb if change.verb else ''), change.action,
+                                   change.reconcile or self.reconciler(change.done, change.rebuild, change.action), body=change.body,
+                                   params=change.params)
+            after = self.view_after(answer, after)
+            for change in changes:
+                if change.confirm is not None and not change.done(after):
+                    raise GcpError('Failed to %s %s: %s.' % (change.action, self.resource, change.confirm(after)))
+        actions = []
+        for change in changes:
+            actions.extend(change.label if isinstance(change.label, list) else [change.label])
+        self.exit(True, before, after, actions)
+
+
+# --------------------------------------------------------------------------------------------
 # The module base
 # --------------------------------------------------------------------------------------------
 

@@ -194,7 +194,7 @@ actions:
 import re
 
 from ansible_collections.openclaw.gcp.plugins.module_utils.gcp import (
-    Applied,
+    Change,
     GcpError,
     GcpModule,
     compute_link,
@@ -205,7 +205,7 @@ from ansible_collections.openclaw.gcp.plugins.module_utils.gcp import (
     zone_to_region,
     ZONE_RE,
 )
-from ansible_collections.openclaw.gcp.plugins.module_utils.compute import disk_summary, merge_labels
+from ansible_collections.openclaw.gcp.plugins.module_utils.compute import ComputeResource, disk_summary, labels_change
 
 DEFAULT_TYPE = 'pd-balanced'
 MIN_PD_SIZE_GB = 10
@@ -247,24 +247,45 @@ def wanted_policies(params):
     return None if policies is None else sorted(set(short_name(p) for p in policies))
 
 
-def plan(before, params):
-    """Steps ``(label, kind, value)`` that bring an existing disk (``before``) to the options."""
-    steps = []
+def policy_links(project, zone, names):
+    return [compute_link(project, name, 'resourcePolicies', 'regions/%s' % zone_to_region(zone)) for name in names]
+
+
+def policies_change(verb, names, project, zone):
+    """``addResourcePolicies`` or ``removeResourcePolicies`` of ``names`` (short names)."""
+    adding = verb == 'addResourcePolicies'
+    action = '%s resource policies' % ('add' if adding else 'remove')
+
+    def predict(view):
+        have = set(view['resource_policies'])
+        return dict(view, resource_policies=sorted(have | set(names) if adding else have - set(names)))
+
+    def done(view):
+        have = set(view.get('resource_policies') or [])
+        return set(names) <= have if adding else not set(names) & have
+    return Change('%s %s' % (action, ', '.join(names)), predict, done, body={'resourcePolicies': policy_links(project, zone, names)},
+                  verb=verb, action=action)
+
+
+def plan(current, before, params, project):
+    """The ``Change``s that bring an existing disk (``current`` as read, ``before`` its view) to the options."""
+    changes = []
     size = params.get('size_gb')
     if size is not None and before['size_gb'] is not None and size > before['size_gb']:
-        steps.append(('resize to %d GB' % size, 'size_gb', size))
-    labels = merge_labels(before['labels'], stringify_labels(params.get('labels')), params.get('purge_labels'))
-    if labels != before['labels']:
-        steps.append(('set labels', 'labels', labels))
+        changes.append(Change('resize to %d GB' % size, lambda view: dict(view, size_gb=size),
+                              lambda view: (view.get('size_gb') or 0) >= size, body={'sizeGb': str(size)}, verb='resize'))
+    labels = labels_change(current, stringify_labels(params.get('labels')), params.get('purge_labels'))
+    if labels is not None:
+        changes.append(labels)
     policies = wanted_policies(params)
     if policies is not None:
         extra = [p for p in before['resource_policies'] if p not in policies]
         missing = [p for p in policies if p not in before['resource_policies']]
         if extra:
-            steps.append(('remove resource policies %s' % ', '.join(extra), 'remove_policies', extra))
+            changes.append(policies_change('removeResourcePolicies', extra, project, params['zone']))
         if missing:
-            steps.append(('add resource policies %s' % ', '.join(missing), 'add_policies', missing))
-    return steps
+            changes.append(policies_change('addResourcePolicies', missing, project, params['zone']))
+    return changes
 
 
 def creation_warnings(before, params):
@@ -287,143 +308,26 @@ def predict_created(params):
     }
 
 
+def insert_body(after, project):
+    body = {
+        'name': after['name'],
+        'sizeGb': str(after['size_gb']),
+        'type': 'projects/%s/zones/%s/diskTypes/%s' % (project, after['zone'], after['type']),
+        'labels': after['labels'],
+    }
+    if after['description']:
+        body['description'] = after['description']
+    if after['resource_policies']:
+        body['resourcePolicies'] = policy_links(project, after['zone'], after['resource_policies'])
+    return body
+
+
 def diff_view(summary):
     if not summary:
         return {'state': 'absent'}
     view = dict((k, summary.get(k)) for k in DIFF_KEYS)
     view['state'] = 'present'
     return view
-
-
-class DiskManager(object):
-
-    def __init__(self, module):
-        self.module = module
-        self.client = module.client
-        self.params = module.params
-        self.project = self.client.project
-        self.zone = self.params['zone']
-        self.path = 'projects/%s/zones/%s/disks/%s' % (self.project, self.zone, self.params['name'])
-        self.resource = 'disk %s in zone %s (project %s)' % (self.params['name'], self.zone, self.project)
-        self.timeout = float(self.params['timeout'])
-        self.actions = []
-
-    def read(self):
-        return self.client.get('compute', self.path, 'read', self.resource)
-
-    def policy_links(self, names):
-        region = 'regions/%s' % zone_to_region(self.zone)
-        return [compute_link(self.project, name, 'resourcePolicies', region) for name in names]
-
-    def mutate(self, verb, label, done, body=None, method='POST', path=None, rebuild=None):
-        """One write through the client's one way of changing a resource. A retry first reads the
-        disk: ``done(summary)`` says the write already took effect, else ``rebuild(disk)`` (when
-        given) makes a fresh body (a new label fingerprint)."""
-        def reconcile():
-            now = self.read()
-            if done(disk_summary(now)):
-                return Applied(None)
-            return rebuild(now) if rebuild is not None and now else None
-        self.client.compute_mutation(method, path or (self.path + ('/' + verb if verb else '')), label, self.resource,
-                                     body=body, reconcile=reconcile, timeout=self.timeout)
-
-    def create(self, after):
-        body = {
-            'name': after['name'],
-            'sizeGb': str(after['size_gb']),
-            'type': 'projects/%s/zones/%s/diskTypes/%s' % (self.project, self.zone, after['type']),
-            'labels': after['labels'],
-        }
-        if after['description']:
-            body['description'] = after['description']
-        if after['resource_policies']:
-            body['resourcePolicies'] = self.policy_links(after['resource_policies'])
-        self.mutate(None, 'create', bool, body=body, path='projects/%s/zones/%s/disks' % (self.project, self.zone))
-
-    def wanted_labels(self, labels):
-        return merge_labels(labels, stringify_labels(self.params.get('labels')), self.params.get('purge_labels'))
-
-    def set_labels(self, disk):
-        """setLabels with the disk's fingerprint; on a stale fingerprint (someone else changed the
-        labels meanwhile) the labels are merged again with what the disk carries now."""
-        def build(current):
-            return {'labels': self.wanted_labels(current.get('labels')), 'labelFingerprint': current.get('labelFingerprint')}
-        self.mutate('setLabels', 'set labels', lambda now: now.get('labels') == self.wanted_labels(now.get('labels')),
-                    body=build(disk), rebuild=build)
-
-    def run_step(self, disk, kind, value):
-        if kind == 'size_gb':
-            self.mutate('resize', 'resize', lambda now: (now.get('size_gb') or 0) >= value, body={'sizeGb': str(value)})
-        elif kind == 'labels':
-            self.set_labels(disk)
-        elif kind == 'add_policies':
-            self.mutate('addResourcePolicies', 'add resource policies',
-                        lambda now: set(value) <= set(now.get('resource_policies') or []),
-                        body={'resourcePolicies': self.policy_links(value)})
-        elif kind == 'remove_policies':
-            self.mutate('removeResourcePolicies', 'remove resource policies',
-                        lambda now: not set(value) & set(now.get('resource_policies') or []),
-                        body={'resourcePolicies': self.policy_links(value)})
-
-    def run(self):
-        params = self.params
-        check = self.module.check_mode
-        disk = self.read()
-        before = disk_summary(disk)
-
-        if params['state'] == 'absent':
-            if not before:
-                return self.result(False, before, {})
-            if before['users']:
-                raise GcpError('Cannot delete %s: it is attached to %s; detach it or delete %s first (no change was made).' % (
-                    self.resource, ', '.join('instance %s' % u for u in before['users']),
-                    'that instance' if len(before['users']) == 1 else 'those instances'))
-            self.actions = ['delete']
-            if not check:
-                self.mutate(None, 'delete', lambda now: not now, method='DELETE')
-            return self.result(True, before, {})
-
-        if not before:
-            if params.get('size_gb') is None:
-                raise GcpError('Cannot create %s without size_gb: give its size in GB (no request was sent).' % self.resource)
-            after = predict_created(params)
-            self.actions = ['create']
-            if not check:
-                self.create(after)
-                after = disk_summary(self.read()) or after
-            return self.result(True, before, after)
-
-        size = params.get('size_gb')
-        if size is not None and before['size_gb'] is not None and size < before['size_gb']:
-            raise GcpError('Cannot shrink %s from %d GB to %d GB: Google only grows disks; keep size_gb at %d or more '
-                           '(no change was made).' % (self.resource, before['size_gb'], size, before['size_gb']))
-        for warning in creation_warnings(before, params):
-            self.module.warn(warning)
-        steps = plan(before, params)
-        if not steps:
-            return self.result(False, before, before)
-        after = dict(before)
-        for label, kind, value in steps:
-            self.actions.append(label)
-            if kind == 'size_gb':
-                after['size_gb'] = value
-            elif kind == 'labels':
-                after['labels'] = value
-            elif kind == 'add_policies':
-                after['resource_policies'] = sorted(set(after['resource_policies']) | set(value))
-            else:
-                after['resource_policies'] = sorted(set(after['resource_policies']) - set(value))
-        if not check:
-            for dummy_label, kind, value in steps:
-                self.run_step(disk, kind, value)
-            after = disk_summary(self.read()) or after
-        return self.result(True, before, after)
-
-    def result(self, changed, before, after):
-        out = {'changed': changed, 'disk': after, 'actions': list(self.actions)}
-        if self.module._diff:  # pylint: disable=protected-access
-            out['diff'] = {'before': diff_view(before), 'after': diff_view(after)}
-        return out
 
 
 def main():
@@ -440,15 +344,38 @@ def main():
         timeout=dict(type='int', default=300),
     )
     module = GcpModule(argument_spec=argument_spec, supports_check_mode=True)
-    errors = validate(module.params)
+    params = module.params
+    errors = validate(params)
     if errors:
-        module.fail_json(msg='Invalid options for disk %s: %s (no request was sent).' % (module.params['name'], '; '.join(errors)),
+        module.fail_json(msg='Invalid options for disk %s: %s (no request was sent).' % (params['name'], '; '.join(errors)),
                          errors=errors)
+
+    project = module.client.project
+    collection = 'projects/%s/zones/%s/disks' % (project, params['zone'])
+    resource = 'disk %s in zone %s (project %s)' % (params['name'], params['zone'], project)
+    disk = ComputeResource(module, '%s/%s' % (collection, params['name']), resource, 'disk', disk_summary,
+                           float(params['timeout']), diff_view=diff_view, in_use_words=('attached to', 'detach it'))
     try:
-        result = DiskManager(module).run()
+        current = disk.read()
+        before = disk_summary(current)
+        if params['state'] == 'absent':
+            disk.ensure_absent(current, before)
+
+        if current is None:
+            if params.get('size_gb') is None:
+                raise GcpError('Cannot create %s without size_gb: give its size in GB (no request was sent).' % resource)
+            predicted = predict_created(params)
+            disk.exit(True, before, disk.create(collection, insert_body(predicted, project), predicted), ['create'])
+
+        size = params.get('size_gb')
+        if size is not None and before['size_gb'] is not None and size < before['size_gb']:
+            raise GcpError('Cannot shrink %s from %d GB to %d GB: Google only grows disks; keep size_gb at %d or more '
+                           '(no change was made).' % (resource, before['size_gb'], size, before['size_gb']))
+        for warning in creation_warnings(before, params):
+            module.warn(warning)
+        disk.converge(before, plan(current, before, params, project))
     except GcpError as exc:
         module.fail_gcp(exc)
-    module.exit_json(**result)
 
 
 if __name__ == '__main__':

@@ -171,7 +171,7 @@ firewall:
 import ipaddress
 
 from ansible_collections.openclaw.gcp.plugins.module_utils.gcp import (
-    Applied,
+    Change,
     GcpError,
     GcpModule,
     compute_link,
@@ -351,17 +351,12 @@ def main():
             module.fail_json(msg='Cannot move %s from network %s to %s: delete the rule first (no change was made).' % (
                 resource, before['network'], desired['network']))
         fields = changed_fields(before, desired)
-        if not fields:
-            rule.exit(False, before, before, [])
-        after = dict(before)
-        for key in fields:
-            after[key] = desired[key]
-
-        def reconcile():
-            now = summarize(rule.read())
-            return Applied(None) if now and not changed_fields(now, desired) else None
-        after = rule.update('PATCH', to_body(desired, project, fields), reconcile, after)
-        rule.exit(True, before, after, ['update %s' % ', '.join(fields)])
+        changes = []
+        if fields:
+            changes.append(Change('update %s' % ', '.join(fields), lambda view: dict(view, **dict((key, desired[key]) for key in fields)),
+                                  lambda view: bool(view) and not changed_fields(view, desired),
+                                  body=to_body(desired, project, fields), method='PATCH'))
+        rule.converge(before, changes)
     except GcpError as exc:
         module.fail_gcp(exc)
 

@@ -379,7 +379,6 @@ actions:
 import re
 
 from ansible_collections.openclaw.gcp.plugins.module_utils.gcp import (
-    Applied,
     GcpError,
     GcpModule,
     compute_link,
@@ -393,9 +392,9 @@ from ansible_collections.openclaw.gcp.plugins.module_utils.gcp import (
     ZONE_RE,
 )
 from ansible_collections.openclaw.gcp.plugins.module_utils.compute import (
+    ComputeResource,
     apply_disk_step,
     attached_disk_body,
-    attached_disks_view,
     disk_step_label,
     masked_metadata,
     merge_ssh_keys,
@@ -740,11 +739,8 @@ class InstanceManager(object):
         self.resource = 'instance %s in zone %s (project %s)' % (self.name, self.zone, self.project)
         self.timeout = float(self.params['timeout'])
         self.actions = []
-
-    # -- reads ---------------------------------------------------------------------------------
-
-    def read(self):
-        return self.client.get('compute', self.path, 'read', self.resource)
+        self.instance = ComputeResource(module, self.path, self.resource, 'instance', summarize, self.timeout)
+        self.read = self.instance.read
 
     def check_zone(self):
         try:
@@ -793,56 +789,39 @@ class InstanceManager(object):
 
     # -- writes ----------------------------------------------------------------------------------
 
-    def mutate(self, verb, action, reconcile, body=None, params=None, wait=True, method='POST', path=None):
-        """One compute mutation through the client's one way of changing a resource."""
-        op = self.client.compute_mutation(method, path or (self.path + ('/' + verb if verb else '')), action,
-                                          self.resource, body=body, params=params, reconcile=reconcile,
-                                          wait=wait, timeout=self.timeout)
+    def mutate(self, verb, action, done, body=None, params=None, wait=True, method='POST', path=None, rebuild=None):
+        """One compute mutation (``ComputeResource``: read before a retry, ``done(view)`` when in effect)."""
+        op = self.instance.send(method, path or (self.path + ('/' + verb if verb else '')), action,
+                                self.instance.reconciler(done, rebuild, action), body=body, params=params, wait=wait)
         self.actions.append(action)
         return op
 
-    def _state_reconcile(self, predicate):
-        def reconcile():
-            current = self.read()
-            if predicate(current):
-                return Applied(None)
-            return None
-        return reconcile
+    def set_fingerprinted(self, verb, action, kind, build, instance, value, wait):
+        """A write guarded by a fingerprint: on a retry, done when the instance carries what is wanted
+        *now* (keys others added since included), else a fresh body with the new fingerprint."""
+        self.mutate(verb, action, lambda view: bool(view) and view[kind] == self.want(view)[kind], body=build(instance, value),
+                    wait=wait, rebuild=lambda current: build(current, self.want(summarize(current))[kind]))
 
-    def _fingerprint_reconcile(self, kind, build_body):
-        """Read again; done when the instance carries what is wanted *now* (keys others added since
-        included), else a fresh body with the new fingerprint."""
-        def reconcile():
-            current = self.read()
-            if current is None:
-                raise GcpError('Failed to update %s: the instance disappeared.' % self.resource)
-            value = self.want(current)[kind]
-            if summarize(current)[kind] == value:
-                return Applied(None)
-            return build_body(current, value)
-        return reconcile
-
-    def want(self, current):
-        return effective(normalize_params(self.params), summarize(current), self.params)
+    def want(self, view):
+        return effective(normalize_params(self.params), view, self.params)
 
     def create(self, wait):
         body = build_insert_body(self.params, self.project)
-        op = self.mutate(None, 'create', self._state_reconcile(lambda cur: cur is not None), body=body, wait=wait,
+        op = self.mutate(None, 'create', bool, body=body, wait=wait,
                          path='projects/%s/zones/%s/instances' % (self.project, self.zone))
         if op is None and wait:
             self.wait_for_status(RUNNING_STATES[:1])
 
     def delete(self, wait):
-        return self.mutate(None, 'delete', self._state_reconcile(lambda cur: cur is None), wait=wait, method='DELETE')
+        return self.mutate(None, 'delete', lambda view: not view, wait=wait, method='DELETE')
 
     def start(self, wait=True, verb='start'):
-        op = self.mutate(verb, verb, self._state_reconcile(lambda cur: (cur or {}).get('status') in RUNNING_STATES), wait=wait)
+        op = self.mutate(verb, verb, lambda view: view.get('status') in RUNNING_STATES, wait=wait)
         if op is None and wait:
             self.wait_for_status(('RUNNING',))
 
     def stop(self, wait=True):
-        op = self.mutate('stop', 'stop', self._state_reconcile(
-            lambda cur: (cur or {}).get('status') in STOPPED_STATES + ('STOPPING',)), wait=wait)
+        op = self.mutate('stop', 'stop', lambda view: view.get('status') in STOPPED_STATES + ('STOPPING',), wait=wait)
         if wait:
             # the operation is done when the guest is off; make sure the status says so too
             self.wait_for_status(STOPPED_STATES)
@@ -851,52 +830,52 @@ class InstanceManager(object):
     def set_labels(self, instance, labels, wait):
         def build(cur, value):
             return {'labels': value, 'labelFingerprint': cur.get('labelFingerprint')}
-        self.mutate('setLabels', 'set labels', self._fingerprint_reconcile('labels', build), body=build(instance, labels), wait=wait)
+        self.set_fingerprinted('setLabels', 'set labels', 'labels', build, instance, labels, wait)
 
     def set_metadata(self, instance, metadata, wait):
         def build(cur, value):
             return {'items': dict_to_metadata_items(value), 'fingerprint': (cur.get('metadata') or {}).get('fingerprint')}
-        self.mutate('setMetadata', 'set metadata', self._fingerprint_reconcile('metadata', build), body=build(instance, metadata), wait=wait)
+        self.set_fingerprinted('setMetadata', 'set metadata', 'metadata', build, instance, metadata, wait)
 
     def set_tags(self, instance, tags, wait):
         def build(cur, value):
             return {'items': value, 'fingerprint': (cur.get('tags') or {}).get('fingerprint')}
-        self.mutate('setTags', 'set network tags', self._fingerprint_reconcile('tags', build), body=build(instance, tags), wait=wait)
+        self.set_fingerprinted('setTags', 'set network tags', 'tags', build, instance, tags, wait)
 
     def set_deletion_protection(self, value, wait):
         self.mutate('setDeletionProtection', 'set deletion protection to %s' % str(value).lower(),
-                    self._state_reconcile(lambda cur: cur is not None and bool(cur.get('deletionProtection')) == value),
+                    lambda view: bool(view) and view['deletion_protection'] == value,
                     params={'deletionProtection': 'true' if value else 'false'}, wait=wait)
 
     def set_machine_type(self, machine_type, wait):
         self.mutate('setMachineType', 'set machine type %s' % machine_type,
-                    self._state_reconcile(lambda cur: cur is not None and short_name(cur.get('machineType')) == machine_type),
+                    lambda view: bool(view) and view['machine_type'] == machine_type,
                     body={'machineType': 'zones/%s/machineTypes/%s' % (self.zone, machine_type)}, wait=wait)
 
     def set_shielded_vm(self, shielded, wait):
         self.mutate('updateShieldedInstanceConfig', shielded_label(shielded),
-                    self._state_reconcile(lambda cur: cur is not None and summarize(cur)['shielded_vm'] == shielded),
+                    lambda view: bool(view) and view['shielded_vm'] == shielded,
                     body=shielded_body(shielded), method='PATCH', wait=wait)
 
     def change_disk(self, kind, item, wait):
         """Attach or detach a disk, or set its auto-delete flag (``plan_disk_attachments`` steps)."""
-        def attachment(cur):
-            return dict((d['name'], d) for d in attached_disks_view(cur)).get(item['name'])
+        def attachment(view):
+            return dict((d['name'], d) for d in view.get('attached_disks') or []).get(item['name'])
         if kind == 'attach':
-            self.mutate('attachDisk', disk_step_label(kind, item), self._state_reconcile(lambda cur: attachment(cur) is not None),
+            self.mutate('attachDisk', disk_step_label(kind, item), lambda view: attachment(view) is not None,
                         body=attached_disk_body(self.project, self.zone, item), wait=wait)
         elif kind == 'detach':
-            self.mutate('detachDisk', disk_step_label(kind, item), self._state_reconcile(lambda cur: attachment(cur) is None),
+            self.mutate('detachDisk', disk_step_label(kind, item), lambda view: attachment(view) is None,
                         params={'deviceName': item['device_name']}, wait=wait)
         else:
             self.mutate('setDiskAutoDelete', disk_step_label(kind, item),
-                        self._state_reconcile(lambda cur: (attachment(cur) or {}).get('auto_delete') == item['auto_delete']),
+                        lambda view: (attachment(view) or {}).get('auto_delete') == item['auto_delete'],
                         params={'deviceName': item['device_name'], 'autoDelete': 'true' if item['auto_delete'] else 'false'},
                         wait=wait)
 
     def set_service_account(self, service_account, wait):
         self.mutate('setServiceAccount', 'set service account %s' % service_account['email'],
-                    self._state_reconcile(lambda cur: cur is not None and service_account_matches(summarize(cur)['service_account'], service_account)),
+                    lambda view: bool(view) and service_account_matches(view['service_account'], service_account),
                     body={'email': service_account['email'], 'scopes': service_account['scopes']}, wait=wait)
 
     # -- the state machine ---------------------------------------------------------------------------
@@ -934,7 +913,7 @@ class InstanceManager(object):
             # a transition is in progress (e.g. STOPPING): let it settle, without writing
             instance = self.wait_for_status(STABLE_STATES)
             before = summarize(instance)
-        desired = self.want(instance)
+        desired = self.want(before)
         status = SETTLES_TO.get(before['status'], before['status'])
 
         in_place, needs_stop = plan_updates(before, desired)

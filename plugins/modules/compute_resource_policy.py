@@ -208,7 +208,7 @@ actions:
 import re
 
 from ansible_collections.openclaw.gcp.plugins.module_utils.gcp import (
-    Applied,
+    Change,
     GcpError,
     GcpModule,
     short_name,
@@ -216,6 +216,7 @@ from ansible_collections.openclaw.gcp.plugins.module_utils.gcp import (
     validate_labels,
     validate_name,
 )
+from ansible_collections.openclaw.gcp.plugins.module_utils.compute import ComputeResource
 
 DAYS = ('monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday')
 START_TIME_RE = re.compile(r'^([01][0-9]|2[0-3]):00$')
@@ -419,52 +420,20 @@ def main():
         module.fail_json(msg='Invalid options for resource policy %s: %s (no request was sent).' % (params['name'], '; '.join(errors)),
                          errors=errors)
 
-    client = module.client
-    project = client.project
+    project = module.client.project
     collection = 'projects/%s/regions/%s/resourcePolicies' % (project, params['region'])
-    path = '%s/%s' % (collection, params['name'])
     resource = 'resource policy %s (project %s, region %s)' % (params['name'], project, params['region'])
-    timeout = float(params['timeout'])
-
-    def read():
-        return client.get('compute', path, 'read', resource)
-
-    def result(changed, before, after, actions):
-        out = {'changed': changed, 'policy': after, 'actions': actions}
-        if module._diff:  # pylint: disable=protected-access
-            out['diff'] = {'before': before or {'state': 'absent'}, 'after': after or {'state': 'absent'}}
-        return out
-
-    def delete(why):
-        try:
-            client.compute_mutation('DELETE', path, 'delete', resource, timeout=timeout,
-                                    reconcile=lambda: Applied(None) if read() is None else None)
-        except GcpError as exc:
-            if exc.reason == 'resourceInUseByAnotherResource':
-                raise exc.amend('a disk still carries it: detach it from every disk before %s' % why)
-            raise
-
-    def create(desired):
-        client.compute_mutation('POST', collection, 'create', resource, body=to_body(desired), timeout=timeout,
-                                reconcile=lambda: Applied(None) if read() is not None else None)
-        return summarize(read())
-
+    policy = ComputeResource(module, '%s/%s' % (collection, params['name']), resource, 'policy', summarize, float(params['timeout']),
+                             in_use='a disk still carries it: detach it from every disk')
     try:
-        current = read()
+        current = policy.read()
         before = summarize(current)
         if params['state'] == 'absent':
-            if current is None:
-                module.exit_json(**result(False, before, {}, []))
-            if not module.check_mode:
-                delete('deleting it')
-            module.exit_json(**result(True, before, {}, ['delete']))
+            policy.ensure_absent(current, before)
 
         desired = desired_from_params(params)
         if current is None:
-            after = creation_view(desired)
-            if not module.check_mode:
-                after = create(desired) or after
-            module.exit_json(**result(True, before, after, ['create']))
+            policy.exit(True, before, policy.create(collection, to_body(desired), creation_view(desired)), ['create'])
 
         fixed = changed_fields(before, desired, IMMUTABLE)
         if fixed:
@@ -476,26 +445,17 @@ def main():
             for key in MUTABLE:
                 if wanted[key] is None:
                     wanted[key] = before[key]
-            after = creation_view(wanted)
-            if not module.check_mode:
-                delete('recreating it')
-                after = create(wanted) or after
-            module.exit_json(**result(True, before, after, ['recreate (%s)' % ', '.join(fixed)]))
+            after = policy.recreate(collection, to_body(wanted), creation_view(wanted))
+            policy.exit(True, before, after, ['recreate (%s)' % ', '.join(fixed)])
 
         fields = changed_fields(before, desired, MUTABLE)
-        if not fields:
-            module.exit_json(**result(False, before, before, []))
-        after = dict(before)
-        for key in fields:
-            after[key] = desired[key]
-        if not module.check_mode:
-            def reconcile():
-                now = summarize(read())
-                return Applied(None) if now and not changed_fields(now, desired, MUTABLE) else None
-            client.compute_mutation('PATCH', path, 'update', resource, body=patch_body(before, desired, fields),
-                                    reconcile=reconcile, timeout=timeout)
-            after = summarize(read()) or after
-        module.exit_json(**result(True, before, after, ['update %s' % ', '.join(fields)]))
+        changes = []
+        if fields:
+            changes.append(Change('update %s' % ', '.join(fields),
+                                  lambda view: dict(view, **dict((key, desired[key]) for key in fields)),
+                                  lambda view: bool(view) and not changed_fields(view, desired, MUTABLE),
+                                  body=patch_body(before, desired, fields), method='PATCH'))
+        policy.converge(before, changes)
     except GcpError as exc:
         module.fail_gcp(exc)
 

@@ -208,6 +208,7 @@ from ansible_collections.openclaw.gcp.plugins.module_utils.gcp import (
     REGION_RE,
     ZONE_RE,
     Applied,
+    Change,
     GcpError,
     GcpModule,
     compute_link,
@@ -394,8 +395,6 @@ def main():
             module.fail_json(msg='Cannot move %s from network %s to %s: delete the router first (no change was made).' % (
                 resource, before['network'], short_name(params['network'])))
         body, actions = plan(current, params)
-        if not actions:
-            router.exit(False, before, before, [])
 
         def reconcile():
             # No fingerprint on routers: read again and rebuild the change from what is there now.
@@ -404,8 +403,11 @@ def main():
                 raise GcpError('Failed to update %s: the router disappeared.' % resource)
             fresh, dummy = plan(now, params)
             return Applied(None) if not fresh else fresh
-        after = router.update('PATCH', body, reconcile, summarize(dict(current, **body)))
-        router.exit(True, before, after, actions)
+        changes = []
+        if actions:
+            changes.append(Change(actions, lambda view: summarize(dict(current, **body)), body=body, method='PATCH',
+                                  reconcile=reconcile))
+        router.converge(before, changes)
     except GcpError as exc:
         module.fail_gcp(exc)
 

@@ -91,7 +91,7 @@ service:
 
 import re
 
-from ansible_collections.openclaw.gcp.plugins.module_utils.gcp import Applied, GcpError, GcpModule
+from ansible_collections.openclaw.gcp.plugins.module_utils.gcp import Change, GcpError, GcpModule, Resource
 
 SERVICE_RE = re.compile(r'^[a-z][a-z0-9-]*(\.[a-z0-9-]+)+$')
 
@@ -125,40 +125,24 @@ def main():
     name = service_name(params['service'])
     if not SERVICE_RE.match(name):
         module.fail_json(msg='Service %r is not a service name such as compute.googleapis.com (no request was sent).' % params['service'])
-    client = module.client
-    project = client.project
-    path = 'projects/%s/services/%s' % (project, name)
+    project = module.client.project
     resource = 'service %s (project %s)' % (name, project)
     wanted = 'ENABLED' if params['state'] == 'present' else 'DISABLED'
     verb = 'enable' if wanted == 'ENABLED' else 'disable'
-
-    def read():
-        found = client.get('serviceusage', path, 'read', resource, allow_404=False)
-        return summarize(name, found)
-
+    # A service always exists (a 404 is a name Google does not know); its view says whether it is on.
+    service = Resource(module, 'serviceusage', 'projects/%s/services/%s' % (project, name), resource, 'service',
+                       lambda found: summarize(name, found), float(params['timeout']),
+                       diff_view=lambda view: {'state': view['state']}, read_404=False, lro=True)
     try:
-        before = read()
-        changed = before['state'] != wanted
-        after = dict(before, state=wanted)
-        if changed and not module.check_mode:
-            body = {}
-            if verb == 'disable':
-                body = {'disableDependentServices': params['disable_dependent_services']}
-
-            def reconcile():
-                return Applied(None) if read()['state'] == wanted else None
-
-            op = client.call('POST', 'serviceusage', path + ':' + verb, verb, resource, body=body, reconcile=reconcile)
-            client.wait_lro('serviceusage', op, verb, resource, timeout=float(params['timeout']))
-            after = read()
-            if after['state'] != wanted:
-                raise GcpError('Failed to %s %s: the operation finished but the service is %s.' % (verb, resource, after['state']))
+        before = summarize(name, service.read())
+        changes = []
+        if before['state'] != wanted:
+            changes.append(Change(verb, lambda view: dict(view, state=wanted), lambda view: view['state'] == wanted, verb=verb,
+                                  body={'disableDependentServices': params['disable_dependent_services']} if verb == 'disable' else {},
+                                  confirm=lambda view: 'the operation finished but the service is %s' % view['state']))
+        service.converge(before, changes)
     except GcpError as exc:
         module.fail_gcp(exc)
-    result = {'changed': changed, 'service': after, 'actions': [verb] if changed else []}
-    if module._diff:  # pylint: disable=protected-access
-        result['diff'] = {'before': {'state': before['state']}, 'after': {'state': after['state']}}
-    module.exit_json(**result)
 
 
 if __name__ == '__main__':

@@ -101,9 +101,11 @@ actions:
 
 import re
 
-from ansible_collections.openclaw.gcp.plugins.module_utils.gcp import Applied, GcpError, GcpModule
+from ansible_collections.openclaw.gcp.plugins.module_utils.gcp import Change, GcpError, GcpModule, Resource
 
 ACCOUNT_ID_RE = re.compile(r'^[a-z]([-a-z0-9]{4,28}[a-z0-9])$')
+# The fields the task manages: (Google's name, the option and view key).
+FIELDS = (('displayName', 'display_name'), ('description', 'description'))
 
 
 def split_name(name, project):
@@ -150,67 +152,35 @@ def main():
     if errors:
         module.fail_json(msg='Invalid options for service account %s: %s (no request was sent).' % (email, '; '.join(errors)), errors=errors)
 
-    path = 'projects/%s/serviceAccounts/%s' % (project, email)
-    resource = 'service account %s' % email
-
-    def read():
-        return client.get('iam', path, 'read', resource)
-
-    actions = []
+    # IAM answers each write with the account itself (no operation), so no read follows a write.
+    account = Resource(module, 'iam', 'projects/%s/serviceAccounts/%s' % (project, email), 'service account %s' % email,
+                       'service_account', lambda found: summarize(found, account_id, email), 300.0, answers_resource=True)
     try:
-        current = read()
+        current = account.read()
         before = summarize(current, account_id, email)
-        after = dict(before)
         if params['state'] == 'absent':
-            if current is not None:
-                actions.append('delete')
-                after = {'email': email, 'account_id': account_id, 'exists': False}
-                if not module.check_mode:
-                    client.call('DELETE', 'iam', path, 'delete', resource, reconcile=lambda: Applied(None) if read() is None else None)
-        elif current is None:
-            actions.append('create')
-            after = {'email': email, 'account_id': account_id, 'display_name': params['display_name'] or '',
-                     'description': params['description'] or '', 'unique_id': None, 'disabled': False, 'exists': True}
-            if not module.check_mode:
-                account = {}
-                if params['display_name']:
-                    account['displayName'] = params['display_name']
-                if params['description']:
-                    account['description'] = params['description']
-
-                def created_already():
-                    found = read()
-                    return Applied(found) if found is not None else None
-                created = client.call('POST', 'iam', 'projects/%s/serviceAccounts' % project, 'create', resource,
-                                      body={'accountId': account_id, 'serviceAccount': account}, reconcile=created_already)
-                after = summarize(created or read(), account_id, email)
-        else:
-            mask = []
-            if params['display_name'] is not None and params['display_name'] != before['display_name']:
-                mask.append('displayName')
-                after['display_name'] = params['display_name']
-            if params['description'] is not None and params['description'] != before['description']:
-                mask.append('description')
-                after['description'] = params['description']
-            if mask:
-                actions.append('update %s' % ', '.join(mask))
-                if not module.check_mode:
-                    def reconcile():
-                        now = summarize(read(), account_id, email)
-                        if now.get('display_name') == after['display_name'] and now.get('description') == after['description']:
-                            return Applied(None)
-                        return None
-                    updated = client.call('PATCH', 'iam', path, 'update', resource, reconcile=reconcile, body={
-                        'serviceAccount': {'displayName': after['display_name'], 'description': after['description']},
-                        'updateMask': ','.join(mask)})
-                    if updated:
-                        after = summarize(updated, account_id, email)
+            account.ensure_absent(current, before)
+        if current is None:
+            predicted = {'email': email, 'account_id': account_id, 'display_name': params['display_name'] or '',
+                         'description': params['description'] or '', 'unique_id': None, 'disabled': False, 'exists': True}
+            body = {'accountId': account_id, 'serviceAccount': dict(
+                (field, params[option]) for field, option in FIELDS if params[option])}
+            account.exit(True, before, account.create('projects/%s/serviceAccounts' % project, body, predicted), ['create'])
+        wanted = dict(before)
+        mask = []
+        for field, option in FIELDS:
+            if params[option] is not None and params[option] != before[option]:
+                mask.append(field)
+                wanted[option] = params[option]
+        changes = []
+        if mask:
+            changes.append(Change('update %s' % ', '.join(mask), lambda view: wanted, method='PATCH',
+                                  done=lambda view: all(view.get(option) == wanted[option] for dummy, option in FIELDS),
+                                  body={'serviceAccount': {'displayName': wanted['display_name'], 'description': wanted['description']},
+                                        'updateMask': ','.join(mask)}))
+        account.converge(before, changes)
     except GcpError as exc:
         module.fail_gcp(exc)
-    result = {'changed': bool(actions), 'service_account': after, 'actions': actions}
-    if module._diff:  # pylint: disable=protected-access
-        result['diff'] = {'before': before, 'after': after}
-    module.exit_json(**result)
 
 
 if __name__ == '__main__':
