@@ -3,17 +3,24 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The operator's last mile, as a person takes it: the Control UI in a real browser.
 
-site.yml deploys one gateway on an emulated VM and prints the SSH tunnel. The test opens that
-tunnel (on a free local port: the UI is http://127.0.0.1:PORT/) and drives Debian's headless
-Chromium through Selenium, with no proxy and every host name but localhost unresolvable, so the
-browser's traffic stays on loopback. On the login gate a wrong token is refused; the right one
-(read from the VM's .env, never printed) passes gateway auth and the UI asks to approve this
-browser; playbooks/devices.yml lists the pending request and approves it, and the same page
-connects on its own. Every wait is for something visible on the page, with a timeout.
+site.yml deploys one gateway on an emulated VM and prints the SSH tunnel. The test runs that
+tunnel (on the guide's local port 18789 when it is free, else on a free port whose origin
+site.yml then allows) and drives Debian's headless Chromium through Selenium to
+http://127.0.0.1:PORT/, with no proxy and no host name but the loopback ones resolvable, so the
+browser's traffic stays on loopback. Every wait is for something visible on the page, with a
+timeout.
+
+1. A wrong token is refused on the login gate ("rejected the supplied Gateway secret").
+2. The right token (read from the VM's .env, never printed) connects the page: OpenClaw 2026.9
+   pairs a Control UI browser that passed token auth with a loopback Host and Origin from the
+   Docker bridge by itself, and devices.yml lists it as paired.
+3. With gateway.nodes.pairing.autoApproveLocal: false (an operator who approves every browser),
+   a new browser shows "Approve this browser" with the request id, devices.yml approves that id
+   and the same page connects on its own.
 
 A screenshot of the connected Control UI is kept in the log directory, and also written to
 OPENCLAW_GCP_SCREENSHOT_DIR/control-ui-connected.png when that variable is set (the README's
-image is made that way).
+image, docs/images/control-ui-connected.png, is made that way).
 """
 
 from __future__ import annotations
