@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make setup: everything the demo and the tests need, installed only when missing.
 #   1. .venv with requirements.txt (re-installed only when requirements.txt changed)
-#   2. a Docker engine that answers (on Debian as root: docker.io + Compose v2, dockerd started)
+#   2. host tools (debootstrap, ssh, Chromium for the browser test, ...) and a Docker engine
+#      that answers (on Debian as root: docker.io + Compose v2, dockerd started)
 #   3. the local images (scripts/images.sh, rebuilt only when their recipe changed)
 # A second run with nothing missing takes a few seconds.
 set -euo pipefail
@@ -43,7 +44,7 @@ if [ ! -x .venv/bin/python ] || [ "$(cat .venv/.requirements.sha256 2>/dev/null)
   [ -x .venv/bin/python ] || "$python_bin" -m venv .venv
   .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip 2>&1 | grep -v '^WARNING: Location' || true
   .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements.txt 2>&1 | grep -v '^WARNING: Location' || true
-  .venv/bin/python -c 'import ansible, google.auth, requests, docker, molecule, testinfra' \
+  .venv/bin/python -c 'import ansible, google.auth, requests, docker, molecule, testinfra, selenium' \
     || die "the venv is incomplete: pip install -r requirements.txt failed"
   echo "$req_hash" > .venv/.requirements.sha256
 else
@@ -58,6 +59,9 @@ command -v ssh >/dev/null || need_pkgs+=(openssh-client)
 command -v rsync >/dev/null || need_pkgs+=(rsync)
 command -v curl >/dev/null || need_pkgs+=(curl)
 command -v shellcheck >/dev/null || need_pkgs+=(shellcheck)   # ansible-test sanity checks our scripts with it
+# tests/e2e/test_browser.py drives the Control UI in Debian's headless Chromium (Selenium).
+command -v chromium >/dev/null || need_pkgs+=(chromium)
+command -v chromedriver >/dev/null || need_pkgs+=(chromium-driver)
 [ ${#need_pkgs[@]} -eq 0 ] || apt_install "${need_pkgs[@]}"
 
 docker_answers() { timeout 10 docker info >/dev/null 2>&1; }
