@@ -33,6 +33,8 @@ options:
     description:
       - The public key in OpenSSH format, C(TYPE BASE64 [COMMENT]), for example the content of
         C(~/.ssh/id_ed25519.pub). Never a private key.
+      - Not logged (a private key pasted here by mistake stays out of the logs); the result
+        names the key by its type and fingerprint.
     type: str
     required: true
   user:
@@ -105,11 +107,11 @@ fingerprint:
   returned: always
   type: str
   sample: 5f0e3c4a...
-key:
-  description: The public key (type, data and comment, whitespace normalised).
+key_type:
+  description: The type of the public key.
   returned: always
   type: str
-  sample: ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI... operator
+  sample: ssh-ed25519
 posix_accounts:
   description: The profile's POSIX accounts as Google returns them (username, uid, gid, home directory, ...).
   returned: always
@@ -178,7 +180,7 @@ def caller_email(client, given):
 
 def main():
     argument_spec = dict(
-        key=dict(type='str', required=True, no_log=False),
+        key=dict(type='str', required=True, no_log=True),
         user=dict(type='str'),
         expiration_time_usec=dict(type='int'),
         state=dict(type='str', default='present', choices=['present', 'absent']),
@@ -259,7 +261,7 @@ def main():
         'user': user,
         'username': primary_username(profile),
         'fingerprint': fp if present else None,
-        'key': line,
+        'key_type': key_type,
         'posix_accounts': profile.get('posixAccounts') or [],
     }
     if module._diff:  # pylint: disable=protected-access

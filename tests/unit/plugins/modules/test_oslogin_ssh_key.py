@@ -100,7 +100,7 @@ def test_check_apply_check_apply(google, api, run):
     assert first['username'] == 'sa_1234' and google.writes() == []
     applied = run(mod, args)
     assert applied['changed'] is True and applied['username'] == 'sa_1234'
-    assert applied['fingerprint'] in api.keys and applied['key'] == KEY
+    assert applied['fingerprint'] in api.keys and applied['key_type'] == 'ssh-ed25519'
     writes = google.writes()
     assert [(w[0], w[1]) for w in writes] == [('POST', '/oslogin/v1/users/%s:importSshPublicKey' % USER)]
     assert writes[0][2] == {'projectId': 'demo'} and writes[0][3] == {'key': KEY}
