@@ -10,6 +10,7 @@ __metaclass__ = type
 
 import json
 import subprocess
+import urllib.error
 import urllib.request
 
 from gcp_playbooks import api_writes
@@ -73,3 +74,37 @@ def test_another_accounts_profile_and_bad_keys_fail(emulator, runner, tmp_path):
     assert results['private']['failed'] is True and 'private key' in results['private']['msg']
     assert 'BEGIN' not in json.dumps(results['private'].get('invocation', {}))
     assert api_writes(emulator.requests()) == []
+
+
+def test_provision_in_os_login_mode(tmp_path):
+    """provision.yml with openclaw_gcp_os_login (controller only: the memory backend has no SSH):
+    the key in the profile, enable-oslogin=TRUE and no ssh-keys on the VM; a second run writes nothing."""
+    from emulator.testing import Emulator  # pylint: disable=import-outside-toplevel
+    from test_compute_router import _get, _provision  # pylint: disable=import-outside-toplevel
+    gateways = [{'name': 'gw-oslogin', 'zone': 'us-central1-a'}]
+    extra = {'openclaw_gcp_gateways': gateways, 'openclaw_gcp_os_login': True, 'openclaw_gcp_state_snapshots': False}
+    with Emulator(tmp_path / 'emulator', backend='memory', propagation_delay=0) as emu:
+        work = tmp_path / 'work'
+        work.mkdir()
+        stats = _provision(emu, str(work), extra)
+        assert stats['failures'] == 0 and stats['changed'] > 0
+        inst = _get(emu, 'zones/us-central1-a/instances/gw-oslogin')
+        items = dict((i['key'], i['value']) for i in inst['metadata']['items'])
+        assert items.get('enable-oslogin') == 'TRUE' and 'ssh-keys' not in items
+        key = (work / 'ssh' / 'id_ed25519.pub').read_text().split()
+        request = urllib.request.Request('%s/oslogin/v1/users/%s/loginProfile' % (emu.endpoint, SA),
+                                         headers={'Authorization': 'Bearer ' + emu.token})
+        # the static token is another account: the automation account's profile is refused to it
+        try:
+            urllib.request.urlopen(request, timeout=30)  # loopback only
+            raise AssertionError('another account read the profile')
+        except urllib.error.HTTPError as exc:
+            assert exc.code == 403
+        writes = [(e['method'], e['path']) for e in api_writes(emu.requests()) if e['api'] == 'oslogin']
+        assert writes == [('POST', '/oslogin/v1/users/%s:importSshPublicKey' % SA)]
+        imported = [e for e in emu.requests() if e['api'] == 'oslogin' and e['method'] == 'POST']
+        assert imported and imported[0]['status'] == 200 and key
+        start = len(emu.requests())
+        again = _provision(emu, str(work), extra)
+        assert again['changed'] == 0 and again['failures'] == 0
+        assert api_writes(emu.requests()[start:]) == []
