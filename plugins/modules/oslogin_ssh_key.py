@@ -15,7 +15,7 @@ version_added: 0.1.0
 description:
   - Adds an SSH public key to (or removes it from) the OS Login profile of the account the
     module authenticates as, with the Cloud OS Login API v1, and returns the POSIX user name of
-    that profile: the name to log in with on VMs whose metadata sets C(enable-oslogin=TRUE).
+    that profile, the name to log in with on VMs whose metadata sets C(enable-oslogin=TRUE).
   - Keys are compared by their type and key data (the comment does not count). A key already in
     the profile costs a single GET and no write.
   - Only the caller's own profile can be managed (Google refuses another account's profile).
@@ -56,7 +56,7 @@ options:
     choices: [present, absent]
     default: present
 notes:
-  - VMs read the profile live (OS Login's NSS module and SSH C(AuthorizedKeysCommand)): a key
+  - VMs read the profile live (OS Login's NSS module and SSH C(AuthorizedKeysCommand)), so a key
     added here works on the next login, without touching the VM's metadata.
 seealso:
   - name: OS Login API v1
