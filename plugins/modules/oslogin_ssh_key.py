@@ -223,7 +223,7 @@ def main():
 
         def settled():
             fresh = read()
-            now_fp, now_found = find_key(fresh, key_type, data)
+            dummy, now_found = find_key(fresh, key_type, data)
             if present and now_found is not None and expiry_of(now_found) == wanted_expiry:
                 return Applied(fresh)
             if not present and now_found is None:
