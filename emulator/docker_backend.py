@@ -120,7 +120,10 @@ def _where(inst):
 
 def ssh_users(inst):
     """{user: [public key lines]} from the ``ssh-keys`` (and ``sshKeys``) metadata of the
-    instance and, unless it blocks them, of the project."""
+    instance and, unless it blocks them, of the project. With OS Login on, the profiles'
+    users instead (``_oslogin_users``, see oslogin.py): Google ignores ``ssh-keys`` then."""
+    if inst.get("_oslogin_users") is not None:
+        return {user: list(keys) for user, keys in inst["_oslogin_users"].items()}
     users = {}
     texts = [item.get("value", "") for item in inst.get("metadata", {}).get("items", [])
              if item["key"] in ("ssh-keys", "sshKeys")]

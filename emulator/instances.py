@@ -293,6 +293,10 @@ class InstancesMixin:
                 common = proj["metadata"].get("items", []) if proj else []
             snap["_project_ssh_keys"] = "\n".join(
                 i.get("value", "") for i in common if i["key"] in ("ssh-keys", "sshKeys"))
+        oslogin = getattr(self, "oslogin", None)     # oslogin.py: enable-oslogin=TRUE
+        users = oslogin.guest_users(project, snap["metadata"].get("items")) if oslogin else None
+        if users is not None:
+            snap["_oslogin_users"] = users
         return snap
 
     def _transition(self, key, from_states, to_state, updates=None, started=False,

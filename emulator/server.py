@@ -20,6 +20,7 @@ from .errors import ApiError, invalid_token, unauthenticated
 from .guest_attributes import GuestAttributes
 from .iap import Iap
 from .ops import Runner
+from .oslogin import OsLogin
 from .raw import NoSuchUrl, RawBody
 
 LOG = logging.getLogger("emulator.server")
@@ -29,6 +30,7 @@ Z = r"(?P<zone>[^/]+)"
 N = r"(?P<name>[^/]+)"
 R = r"/regions/(?P<region>[^/]+)"
 C = r"/compute/v1/projects/" + P
+OSL = r"/oslogin/v1/users/(?P<user>[^/:]+)"
 # Not writes themselves (a batch's parts are logged one by one, see batch.py).
 READ_POSTS = re.compile(r"(/wait|:getIamPolicy|:testIamPermissions|:search)$|^/batch/")
 # Query parameters that carry credentials: never written to the request log.
@@ -188,6 +190,8 @@ class Emulator:
                          consistency=self.consistency)
         self.guest = GuestAttributes(store, backend, self.consistency)
         self.iap = Iap(store, auth, self.compute, log)
+        self.oslogin = OsLogin(store, self.compute, backend)
+        self.compute.oslogin = self.oslogin
         self.routes = self._routes()
 
     def add_compute_sa(self, project, fresh=True):
@@ -219,7 +223,7 @@ class Emulator:
 
     # -- routing ---------------------------------------------------------------------------
     def _routes(self):
-        c, a = self.compute, self.apis
+        c, a, o = self.compute, self.apis, self.oslogin
         table = [
             # (method, pattern, api, handler, idempotent-by-requestId)
             ("POST", r"/token", "oauth2", self.token, False),
@@ -413,6 +417,16 @@ class Emulator:
              a.get_billing_account, False),
             ("GET", r"/cloudbilling/v1/billingAccounts/(?P<account>[^/]+)/projects",
              "cloudbilling", a.list_billing_projects, False),
+            # Cloud OS Login v1 (oslogin.py)
+            ("GET", OSL + r"/loginProfile", "oslogin", o.get_login_profile, False),
+            ("POST", r"/oslogin/v1/users/(?P<user>[^/:]+):importSshPublicKey", "oslogin",
+             o.import_key, False),
+            ("POST", OSL + r"/sshPublicKeys", "oslogin", o.create_key, False),
+            ("GET", OSL + r"/sshPublicKeys/(?P<fingerprint>[^/]+)", "oslogin", o.get_key, False),
+            ("PATCH", OSL + r"/sshPublicKeys/(?P<fingerprint>[^/]+)", "oslogin", o.patch_key,
+             False),
+            ("DELETE", OSL + r"/sshPublicKeys/(?P<fingerprint>[^/]+)", "oslogin", o.delete_key,
+             False),
             # IAM credentials: google-auth's background lookup after each refresh
             ("GET", r"(?:/iamcredentials)?/v1/projects/-/serviceAccounts/(?P<email>[^/]+)"
              r"/allowedLocations", "iamcredentials", a.allowed_locations, False),
@@ -439,7 +453,7 @@ class Emulator:
         if path.startswith("/iap/"):
             return "iap"
         for api in ("serviceusage", "iam", "cloudresourcemanager", "cloudbilling",
-                    "iamcredentials"):
+                    "iamcredentials", "oslogin"):
             if path.startswith("/%s/" % api):
                 return api
         if path in ("/token", "/oauth2/v4/token"):

@@ -27,7 +27,7 @@ DEFAULT_SERVICES = ("compute.googleapis.com",)
 # emulator's root for each: Compute with its version, the others without (clients add v1/, v3/).
 OVERRIDES = (("COMPUTE", "/compute/v1/"), ("SERVICEUSAGE", "/serviceusage/"), ("IAM", "/iam/"),
              ("CLOUDRESOURCEMANAGER", "/cloudresourcemanager/"),
-             ("CLOUDBILLING", "/cloudbilling/"))
+             ("CLOUDBILLING", "/cloudbilling/"), ("OSLOGIN", "/oslogin/"))
 
 
 class EmulatorError(RuntimeError):
@@ -239,6 +239,7 @@ class Emulator:
         return {
             "CLOUDSDK_CONFIG": str(config_dir),
             "CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE": self.endpoint + "/compute/v1/",
+            "CLOUDSDK_API_ENDPOINT_OVERRIDES_OSLOGIN": self.endpoint + "/oslogin/",
             "CLOUDSDK_AUTH_ACCESS_TOKEN_FILE": self.token_file,
             "CLOUDSDK_CORE_PROJECT": self.project,
             "CLOUDSDK_CORE_DISABLE_PROMPTS": "1",

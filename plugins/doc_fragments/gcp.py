@@ -55,7 +55,7 @@ options:
   api_endpoint_overrides:
     description:
       - Base URLs that replace Google's own host for some APIs, keyed by service name
-        (V(compute), V(serviceusage), V(iam), V(cloudresourcemanager), V(cloudbilling)), for a
+        (V(compute), V(serviceusage), V(iam), V(cloudresourcemanager), V(cloudbilling), V(oslogin)), for a
         Private Service Connect endpoint, a regional or restricted endpoint, or a proxy that
         exposes the APIs under its own host.
       - Each value is what gcloud's C(api_endpoint_overrides/<service>) property takes; for Compute
@@ -65,7 +65,7 @@ options:
       - If not set, gcloud's own environment variables are read, one per service,
         E(CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE), E(CLOUDSDK_API_ENDPOINT_OVERRIDES_SERVICEUSAGE),
         E(CLOUDSDK_API_ENDPOINT_OVERRIDES_IAM), E(CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDRESOURCEMANAGER),
-        E(CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDBILLING).
+        E(CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDBILLING), E(CLOUDSDK_API_ENDPOINT_OVERRIDES_OSLOGIN).
       - Services without an override are called at C(https://<service>.<universe domain>/).
       - Unknown service names and values that are not http(s) URLs fail the task before any request.
     type: dict

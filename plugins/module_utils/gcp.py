@@ -73,6 +73,7 @@ APIS = {
     'cloudresourcemanager': ('cloudresourcemanager', '', 'v1/'),
     'cloudresourcemanager_v3': ('cloudresourcemanager', '', 'v3/'),
     'cloudbilling': ('cloudbilling', '', 'v1/'),
+    'oslogin': ('oslogin', '', 'v1/'),
 }
 # The services an endpoint override may name (keys of api_endpoint_overrides).
 OVERRIDABLE_SERVICES = sorted(set(service for service, dummy, dummy2 in APIS.values()))
