@@ -72,8 +72,8 @@ http.createServer((req, res) => {
 '''
 
 
-@pytest.fixture(scope='module')
-def broken_image(tmp_path_factory):
+@pytest.fixture(scope='module', name='broken_image')
+def fixture_broken_image(tmp_path_factory):
     """The broken version, built locally (update.yml copies it into the canary's Docker)."""
     context = tmp_path_factory.mktemp('never-ready')
     (context / 'openclaw').write_text(NEVER_READY)
@@ -132,6 +132,17 @@ def test_site_deploys_three_gateways_on_the_old_version(e2e):
                          '%s/workspace/update-marker' % (marker, STATE, STATE))
         assert readyz(e2e, name).endswith(' 200'), readyz(e2e, name)
         assert OLD in snapshot(e2e, name)['version']
+
+
+def test_bad_update_settings_are_refused_before_any_change(e2e):
+    proc = e2e.playbook(ROOT / 'playbooks' / 'update.yml', '-e', GATEWAYS_ARG, '-e', 'gateway_version=%s' % GOOD,
+                        '-e', json.dumps({'openclaw_gcp_update_batches': [1, 'half']}))
+    assert proc.returncode != 0
+    assert "openclaw_gcp_update_batches must be a batch size or a list of them" in proc.stdout, proc.stdout[-3000:]
+    assert "(got [1, 'half']). Nothing was changed." in proc.stdout
+    assert 'TASK [Trust the VM' not in proc.stdout                      # stopped at the first task
+    for name in NAMES:
+        assert on_vm(e2e, name, 'sudo ls /var/backups/openclaw-gcp', check=False).stdout.strip() == ''
 
 
 def test_broken_version_is_rolled_back_on_the_canary_and_the_rollout_stops(e2e, broken_image):
@@ -199,6 +210,16 @@ def test_good_version_upgrades_every_gateway(e2e):
         # the older images (the canary's broken one too) went once the new one was proven
         tags = on_vm(e2e, name, "sudo docker image ls openclaw-gateway --format '{{.Tag}}'").stdout.split()
         assert tags == [after['image'].split(':', 1)[1]], (name, tags)
+
+
+def test_the_same_update_again_changes_nothing(e2e):
+    started = time.monotonic()
+    proc = e2e.playbook(ROOT / 'playbooks' / 'update.yml', '-e', GATEWAYS_ARG, '-e', BATCHES,
+                        '-e', 'gateway_version=%s' % GOOD)
+    FIGURES['update.yml to %s again (no change)' % GOOD] = time.monotonic() - started
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
+    assert {h: c['changed'] for h, c in recap(proc.stdout).items()} == dict((n, 0) for n in NAMES)
+    assert all(line[2] == 'unchanged' for line in summary_lines(proc.stdout).values())
     print('\nupdate drills:')
     for label, value in FIGURES.items():
         print('  %-62s %6.1f' % (label, value))
