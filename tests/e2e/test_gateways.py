@@ -9,7 +9,7 @@ write call, a run in check and diff mode predicts no change either, the printed
 SSH tunnel reaches /healthz and the Control UI from this machine, resize.yml grows one VM from
 e2-small to e2-medium while it runs (stop, set, start), both stay healthy and the resized one
 keeps its token and workspace, the inventory groups them by zone and status, update.yml bakes a
-new binary into both images one VM at a time, and destroy.yml asks first, backs up ~/.openclaw
+new binary into both images one VM at a time, and destroy.yml asks first, takes a verified backup
 and deletes them.
 
 The tests run in file order and share one deployment (module-scoped fixture): each step builds
@@ -239,13 +239,17 @@ def test_destroy_asks_backs_up_and_deletes(e2e, tmp_path):
     proc = e2e.playbook(ROOT / 'playbooks' / 'destroy.yml', '-e', 'openclaw_gcp_destroy_confirm=true',
                         '-e', 'openclaw_gcp_backup_dir=%s' % backups, '-e', GATEWAYS_ARG)
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
-    archives = sorted(backups.glob('*.tar.gz'))
-    assert [a.name.split('-2')[0] for a in archives] == ['e2e-gw-a', 'e2e-gw-b']
+    archives = sorted(backups.glob('*.tar'))
+    assert [a.name.split('-openclaw-gcp-backup-')[0] for a in archives] == ['e2e-gw-a', 'e2e-gw-b']
     assert oct(backups.stat().st_mode & 0o777) == '0o700'
+    assert oct(archives[0].stat().st_mode & 0o777) == '0o600'
+    # the verified backup: OpenClaw's own archive, the compose .env and backup.json
     with tarfile.open(archives[0]) as archive:
-        names = archive.getnames()
-        assert '.openclaw/workspace/e2e-marker' in names
-        assert '.openclaw/openclaw.json' in names
+        assert sorted(archive.getnames()) == ['backup.json', 'compose.env', 'openclaw-backup.tar.gz']
+        with tarfile.open(fileobj=archive.extractfile('openclaw-backup.tar.gz')) as inner:
+            names = inner.getnames()
+    assert any(n.endswith('/payload/posix/home/node/.openclaw/workspace/e2e-marker') for n in names)
+    assert any(n.endswith('/payload/posix/home/node/.openclaw/openclaw.json') for n in names)
 
     inventory = e2e.inventory()
     assert inventory['_meta']['hostvars'] == {}
