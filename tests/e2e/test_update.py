@@ -161,7 +161,7 @@ def test_broken_version_is_rolled_back_on_the_canary_and_the_rollout_stops(e2e, 
     assert stopped.group(2, 3) == (OLD, BROKEN_VERSION)
     assert 'readyz' in stopped.group(4) and 'state-migration' in stopped.group(4), stopped.group(4)
     assert proc.stdout.count('PLAY [Update the gateways]') == 1        # the later batch never started
-    assert 'PLAY [Verify the gateways]' not in proc.stdout
+    assert 'PLAY [Verify the gateways and print how to reach them]' not in proc.stdout
     summary = summary_lines(proc.stdout)
     assert sorted(summary) == [canary]
     assert summary[canary][:3] == (OLD, BROKEN_VERSION, 'rolled back')
@@ -195,6 +195,7 @@ def test_good_version_upgrades_every_gateway(e2e):
     FIGURES['update.yml to %s, 3 gateways' % GOOD] = time.monotonic() - started
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
     assert proc.stdout.count('PLAY [Update the gateways]') == 2        # the canary, then the other two
+    assert 'PLAY [Verify the gateways and print how to reach them]' in proc.stdout
     summary = summary_lines(proc.stdout)
     assert sorted(summary) == NAMES, proc.stdout[-4000:]
     for name in NAMES:
