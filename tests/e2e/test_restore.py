@@ -149,7 +149,7 @@ def test_deploy_and_change_state(e2e, tmp_path_factory):
     compose(e2e, OLD['name'], "openclaw-cli config set gateway.controlUi.allowedOrigins '%s' --strict-json"
             % json.dumps(ORIGINS))
     # a paired device: a headless node host connects from the gateway's network and is paired
-    proc = compose(e2e, OLD['name'], '--entrypoint timeout openclaw-cli 40 openclaw node run --host 127.0.0.1 '
+    proc = compose(e2e, OLD['name'], '--entrypoint timeout openclaw-cli 25 openclaw node run --host 127.0.0.1 '
                    '--port 18789', check=False, timeout=180)
     assert proc.returncode in (0, 124), proc.stderr[-2000:]
     DRILL['devices'] = paired_devices(e2e, OLD['name'], token)
@@ -162,7 +162,9 @@ def test_deploy_and_change_state(e2e, tmp_path_factory):
 def test_scheduled_backup_runs_the_same_verified_backup(e2e):
     assert on_vm(e2e, OLD['name'], 'systemctl is-enabled openclaw-gcp-backup.timer').stdout.strip() == 'enabled'
     assert on_vm(e2e, OLD['name'], 'systemctl is-active openclaw-gcp-backup.timer').stdout.strip() == 'active'
-    on_vm(e2e, OLD['name'], 'sudo systemctl start openclaw-gcp-backup.service', timeout=600)
+    started = on_vm(e2e, OLD['name'], 'sudo systemctl start openclaw-gcp-backup.service', timeout=600, check=False)
+    journal = 'sudo journalctl -u openclaw-gcp-backup.service -n 60 --no-pager'
+    assert started.returncode == 0, on_vm(e2e, OLD['name'], journal, check=False).stdout
     listing = on_vm(e2e, OLD['name'], "sudo sh -c 'stat -c \"%a %n\" /var/backups/openclaw-gcp "
                                       "/var/backups/openclaw-gcp/openclaw-gcp-backup-*-scheduled.tar'").stdout.splitlines()
     assert listing[0].startswith('700 '), listing
