@@ -127,6 +127,7 @@ def main(argv=None):
     emulator.bootstrap(projects, args.enable_service)
     if loaded:
         backend.adopt(store)
+        emulator.compute.settle_snapshots()
     store.start_saver()
     server.emulator = emulator
 

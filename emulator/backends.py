@@ -34,6 +34,26 @@ class MemoryBackend:
     def reset(self, inst):
         return {}
 
+    # -- disks of their own (no devices) ---------------------------------------------------
+    def create_disk(self, disk):
+        pass
+
+    def delete_disk(self, disk):
+        pass
+
+    def resize_disk(self, disk):
+        pass
+
+    def attach_disk(self, inst, disk, entry):
+        pass
+
+    def detach_disk(self, inst, disk, entry):
+        pass
+
+    def disk_image_path(self, disk):  # pylint: disable=unused-argument
+        """Where the disk's bytes are on this machine: None, a memory disk has none."""
+        return None
+
     def host_keys(self, inst):  # pylint: disable=unused-argument
         """None: the guest-attributes handler generates (and keeps) keys per instance."""
         return None
@@ -67,6 +87,14 @@ def settle_in_flight(store, status_of=None):
                         del instances[name]
                     elif real != inst["status"]:
                         inst["status"] = real
+            for zone_disks in project.get("disks", {}).values():
+                for name in list(zone_disks):
+                    disk = zone_disks[name]
+                    disk.pop("_busy", None)
+                    if disk["status"] == "DELETING":
+                        del zone_disks[name]
+                    elif disk["status"] == "CREATING":
+                        disk["status"] = "READY"
             for ops in project["operations"].values():
                 for op in ops.values():
                     if op["status"] != "DONE":

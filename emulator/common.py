@@ -71,6 +71,14 @@ def list_body(kind, self_path, page, token):
     return body
 
 
+def resource_name(body):
+    """The ``name`` of a resource to insert, checked as Google does (RFC 1035)."""
+    name = body.get("name")
+    if not isinstance(name, str) or not util.RFC1035.match(name):
+        raise invalid("resource.name", name, "Must be a match of regex '%s'" % util.RFC1035_TEXT)
+    return name
+
+
 def validate_labels(labels, field="labels"):
     if labels is None:
         return {}
@@ -134,11 +142,12 @@ def validate_tags(items, field):
 class ComputeBase:
     """State, lookups and operation helpers every resource family mixin relies on."""
 
-    def __init__(self, store, runner, backend, latency):
+    def __init__(self, store, runner, backend, latency, google_labels=True):
         self.store = store
         self.runner = runner
         self.backend = backend
         self.latency = latency
+        self.google_labels = google_labels
 
     @property
     def sync(self):

@@ -9,8 +9,11 @@ resource family (as Google splits its API surface):
 | ``images`` | images, image families, zonal family views |
 | ``networks`` | networks, subnetworks |
 | ``firewalls`` | firewalls |
+| ``routers`` | Cloud Routers and their Cloud NAT gateways |
 | ``instances`` | instances |
-| ``disks`` | disks (views of the boot disks) |
+| ``disks``, ``attached_disks`` | disks (own and boot views), attach/detach |
+| ``snapshots`` | snapshots, ``disks.createSnapshot``, scheduled snapshots |
+| ``resource_policies`` | resource policies (snapshot schedules), ``disks.add/removeResourcePolicies`` |
 | ``operations`` | zonal and global operations, ``requestId`` replay |
 """
 
@@ -23,10 +26,14 @@ from .locations import LocationsMixin
 from .networks import NetworksMixin
 from .operations import OperationsMixin
 from .projects_compute import ProjectsMixin
+from .resource_policies import ResourcePoliciesMixin
+from .routers import RoutersMixin
+from .snapshots import SnapshotsMixin
 
 __all__ = ["Compute", "list_body", "paginate", "validate_labels"]
 
 
 class Compute(ProjectsMixin, LocationsMixin, ImagesMixin, NetworksMixin, FirewallsMixin,
-              InstancesMixin, DisksMixin, OperationsMixin, ComputeBase):
+              RoutersMixin, InstancesMixin, SnapshotsMixin, ResourcePoliciesMixin, DisksMixin,
+              OperationsMixin, ComputeBase):
     """Handlers for ``/compute/v1/...``; each returns ``(status, body)``."""

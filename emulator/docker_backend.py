@@ -21,6 +21,8 @@ import time
 
 from . import catalog
 from .backends import settle_in_flight
+from .docker_disks import BOOT_COMMAND, DockerDisks, remove_disk_volumes
+from .docker_snapshots import DockerSnapshots
 from .guest_attributes import openssh_keys
 from .ops import OperationFailed
 
@@ -135,11 +137,13 @@ def machine_limits(inst):
     return memory_mb * 1024 * 1024, quota
 
 
-class DockerBackend:
-    """Instances as containers; every hook blocks (it runs on the operation's thread)."""
+class DockerBackend(DockerDisks, DockerSnapshots):
+    """Instances as containers, disks as volumes with an image file (``docker_disks``);
+    every hook blocks (it runs on the operation's thread)."""
 
     name = "docker"
     asynchronous = True
+    LABEL, STATE_LABEL, STATE_DIR_LABEL = LABEL, STATE_LABEL, STATE_DIR_LABEL
 
     def __init__(self, state_dir, image_repo="openclaw-gcp/vm"):
         import docker  # pylint: disable=import-outside-toplevel
@@ -157,6 +161,10 @@ class DockerBackend:
     def _lock(self, cname):
         with self._guard:
             return self._locks.setdefault(cname, threading.Lock())
+
+    @staticmethod
+    def container_name_of(inst):
+        return container_name(*_where(inst))
 
     def _container(self, cname):
         try:
@@ -268,7 +276,7 @@ class DockerBackend:
                 loopback = self._allocate_loopback()
                 try:
                     container = self.client.containers.run(
-                        image, detach=True, name=cname, hostname=name, labels=labels,
+                        image, BOOT_COMMAND, detach=True, name=cname, hostname=name, labels=labels,
                         cap_add=["ALL"], cap_drop=["SYS_RESOURCE"],
                         security_opt=["seccomp=unconfined", "apparmor=unconfined"],
                         cgroupns="host", tmpfs={"/run": "", "/run/lock": ""},
@@ -290,6 +298,7 @@ class DockerBackend:
                     if not taken or attempt == 4:
                         raise
             try:
+                self.plug_disks(container, inst, boot=True)
                 updates = self._boot(container, inst, loopback)
             except Exception:
                 with self._guard:
@@ -306,6 +315,7 @@ class DockerBackend:
             if container is None:
                 raise OperationFailed("RESOURCE_NOT_FOUND", "Container %s is gone." % cname, 404)
             container.start()
+            self.plug_disks(container, inst, boot=True)
             loopback = inst.get("_loopback") or container.attrs["HostConfig"]["PortBindings"][
                 "22/tcp"][0]["HostIp"]
             updates = self._boot(container, inst, loopback)
@@ -319,6 +329,7 @@ class DockerBackend:
             container = self._container(cname)
             if container is not None:
                 container.stop(timeout=30)
+            self.unplug_disks(None, inst)
 
     def delete(self, inst):
         if inst.get("_preloaded"):
@@ -328,6 +339,7 @@ class DockerBackend:
             container = self._container(cname)
             if container is not None:
                 container.remove(force=True, v=True)
+            self.unplug_disks(None, inst)
             try:
                 self.client.volumes.get(cname + "-docker").remove(force=True)
             except self.docker.errors.NotFound:
@@ -398,6 +410,7 @@ class DockerBackend:
                 raise OperationFailed("RESOURCE_NOT_FOUND", "Container %s is gone." % cname, 404)
             container.kill()
             container.start()
+            self.plug_disks(container, inst, boot=True)
             updates = self._boot(container, inst, inst.get("_loopback"))
             return updates
 
@@ -467,6 +480,7 @@ def remove_all(state_dir):
         label = "%s=%s" % (STATE_LABEL, state_id(state_dir))
         for container in client.containers.list(all=True, filters={"label": label}):
             container.remove(force=True, v=True)
+        remove_disk_volumes(client, label)
         for volume in client.volumes.list(filters={"label": label}):
             try:
                 volume.remove(force=True)

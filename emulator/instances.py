@@ -5,7 +5,7 @@ import ipaddress
 
 from . import catalog, util
 from .common import (DISK_TYPES, SHARED_FEATURES, list_body, paginate, published,
-                     validate_labels, validate_metadata_items, validate_tags)
+                     resource_name, validate_labels, validate_metadata_items, validate_tags)
 from .errors import ApiError, already_exists, condition_not_met, invalid, not_found, not_ready
 from .ops import OperationFailed, new_operation
 
@@ -71,15 +71,13 @@ class InstancesMixin:
         with self.store.lock:
             proj = self.project(project)
             self.zone(zone)
-            name = body.get("name")
-            if not isinstance(name, str) or not util.RFC1035.match(name):
-                raise invalid("resource.name", name, "Must be a match of regex '%s'"
-                              % util.RFC1035_TEXT)
+            name = resource_name(body)
             path = "projects/%s/zones/%s/instances/%s" % (project, zone, name)
             if name in proj["instances"].get(zone, {}):
                 raise already_exists(path)
             inst = self.build_instance(proj, zone, body)
             proj["instances"].setdefault(zone, {})[name] = inst
+            self.claim_disks(proj, inst)
             self.store.touch()
             spec = catalog.machine_spec(inst["machineType"].rsplit("/", 1)[1])
             op = new_operation(project, "zones/" + zone, "insert", inst["selfLink"], inst["id"],
@@ -105,6 +103,7 @@ class InstancesMixin:
                 snap = self._get(key)
                 if snap is not None:
                     del proj["instances"][zone][name]
+                    self.release_disks(proj, snap, delete_auto=False)
                     self.store.touch()
             if snap is not None and error.code != "QUOTA_EXCEEDED":
                 self.backend.delete(snap)
@@ -127,8 +126,8 @@ class InstancesMixin:
         if not disks:
             raise invalid("resource.disks", "", "No disks are specified.")
         boots = [d for d in disks if d.get("boot")] or disks[:1]
-        if len(disks) != 1 or len(boots) != 1:
-            raise invalid("resource.disks", "", "The emulator supports exactly one (boot) disk.")
+        if len(boots) != 1:
+            raise invalid("resource.disks", "", "Exactly one boot disk must be specified.")
         boot = boots[0]
         params = boot.get("initializeParams") or {}
         if not params.get("sourceImage"):
@@ -168,7 +167,7 @@ class InstancesMixin:
             raise invalid("resource.networkInterfaces[0].network", nic["network"],
                           "The referenced network resource cannot be found.")
         labels = validate_labels(body.get("labels"), "resource.labels")
-        if getattr(self, "google_labels", False):
+        if self.google_labels:
             labels = dict(GOOGLE_LABELS, **labels)
         metadata = body.get("metadata") or {}
         items = validate_metadata_items(metadata.get("items"), "resource.metadata")
@@ -182,6 +181,8 @@ class InstancesMixin:
             internal_ip = str(subnet[2 + (counters[region] - 2) % (subnet.num_addresses - 4)])
         inst_id = util.new_id()
         path = "projects/%s/zones/%s/instances/%s" % (project, zone, body["name"])
+        extras = self.extra_disks(proj, zone, util.link(path), [d for d in disks if d is not boot],
+                                  params.get("diskName") or body["name"])
         nic_out = {
             "kind": "compute#networkInterface",
             "network": util.link("projects/%s/global/networks/default" % project),
@@ -234,7 +235,7 @@ class InstancesMixin:
                 "deviceName": boot.get("deviceName") or params.get("diskName") or body["name"],
                 "index": 0, "boot": True, "autoDelete": bool(boot.get("autoDelete", True)),
                 "licenses": licenses, "interface": "SCSI", "guestOsFeatures": SHARED_FEATURES,
-                "diskSizeGb": str(size), "architecture": "X86_64"}],
+                "diskSizeGb": str(size), "architecture": "X86_64"}] + extras,
             "metadata": {"kind": "compute#metadata",
                          "fingerprint": util.fingerprint([items, inst_id]), "items": items},
             "serviceAccounts": service_accounts,
@@ -362,10 +363,14 @@ class InstancesMixin:
             if snap is None:
                 return
             self.backend.delete(snap)
+            deleted = []
             with self.store.lock:
                 if self._get(key) is not None:
                     del proj["instances"][zone][name]
+                    deleted = self.release_disks(proj, snap, delete_auto=True)
                     self.store.touch()
+            for disk in deleted:
+                self.backend.delete_disk(disk)
         return self._zone_op(req, proj, zone, inst, "delete", job)
 
     def stop_instance(self, req, project, zone, name):

@@ -33,6 +33,7 @@ HOSTS = {
     "cloudresourcemanager.googleapis.com": [("/v1/", "/cloudresourcemanager/v1/"),
                                             ("/v3/", "/cloudresourcemanager/v3/")],
     "cloudbilling.googleapis.com": [("/v1/", "/cloudbilling/v1/")],
+    "tunnel.cloudproxy.app": [("/v4/", "/iap/v4/")],   # IAP TCP forwarding (iap.py)
 }
 
 

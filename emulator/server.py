@@ -18,6 +18,7 @@ from .compute import Compute
 from .consistency import COMPUTE, Consistency
 from .errors import ApiError, invalid_token, unauthenticated
 from .guest_attributes import GuestAttributes
+from .iap import Iap
 from .ops import Runner
 from .raw import NoSuchUrl, RawBody
 
@@ -182,11 +183,11 @@ class Emulator:
         self.projects = projects
         self.runner = Runner(store)
         self.consistency = Consistency(store, propagation_delay)
-        self.compute = Compute(store, self.runner, backend, latency)
-        self.compute.google_labels = google_labels
+        self.compute = Compute(store, self.runner, backend, latency, google_labels)
         self.apis = Apis(store, latency, compute_sa_hook=self.add_compute_sa,
                          consistency=self.consistency)
         self.guest = GuestAttributes(store, backend, self.consistency)
+        self.iap = Iap(store, auth, self.compute, log)
         self.routes = self._routes()
 
     def add_compute_sa(self, project, fresh=True):
@@ -262,6 +263,15 @@ class Emulator:
             ("PATCH", C + r"/global/firewalls/" + N, "compute", c.patch_firewall, True),
             ("PUT", C + r"/global/firewalls/" + N, "compute", c.update_firewall, True),
             ("DELETE", C + r"/global/firewalls/" + N, "compute", c.delete_firewall, True),
+            ("GET", C + r"/aggregated/routers", "compute", c.aggregated_routers, False),
+            ("GET", C + R + r"/routers", "compute", c.list_routers, False),
+            ("POST", C + R + r"/routers", "compute", c.insert_router, True),
+            ("GET", C + R + r"/routers/" + N, "compute", c.get_router, False),
+            ("PATCH", C + R + r"/routers/" + N, "compute", c.patch_router, True),
+            ("PUT", C + R + r"/routers/" + N, "compute", c.update_router, True),
+            ("DELETE", C + R + r"/routers/" + N, "compute", c.delete_router, True),
+            ("GET", C + R + r"/routers/" + N + r"/getRouterStatus", "compute",
+             c.get_router_status, False),
             ("GET", C + r"/aggregated/instances", "compute", c.aggregated_instances, False),
             ("GET", C + r"/zones/" + Z + r"/instances", "compute", c.list_instances, False),
             ("POST", C + r"/zones/" + Z + r"/instances", "compute", c.insert_instance, True),
@@ -295,7 +305,39 @@ class Emulator:
             ("GET", C + r"/zones/" + Z + r"/instances/" + N + r"/getGuestAttributes",
              "compute", self.guest.get, False),
             ("GET", C + r"/zones/" + Z + r"/disks", "compute", c.list_disks, False),
+            ("POST", C + r"/zones/" + Z + r"/disks", "compute", c.insert_disk, True),
             ("GET", C + r"/zones/" + Z + r"/disks/" + N, "compute", c.get_disk, False),
+            ("DELETE", C + r"/zones/" + Z + r"/disks/" + N, "compute", c.delete_disk, True),
+            ("POST", C + r"/zones/" + Z + r"/disks/" + N + r"/resize", "compute", c.resize_disk,
+             True),
+            ("POST", C + r"/zones/" + Z + r"/disks/" + N + r"/setLabels", "compute",
+             c.set_disk_labels, True),
+            ("POST", C + r"/zones/" + Z + r"/instances/" + N + r"/attachDisk", "compute",
+             c.attach_disk, True),
+            ("POST", C + r"/zones/" + Z + r"/instances/" + N + r"/detachDisk", "compute",
+             c.detach_disk, True),
+            # snapshots.py, resource_policies.py
+            ("POST", C + r"/zones/" + Z + r"/disks/" + N + r"/createSnapshot", "compute",
+             c.create_disk_snapshot, True),
+            ("POST", C + r"/zones/" + Z + r"/disks/" + N + r"/addResourcePolicies", "compute",
+             c.add_disk_resource_policies, True),
+            ("POST", C + r"/zones/" + Z + r"/disks/" + N + r"/removeResourcePolicies",
+             "compute", c.remove_disk_resource_policies, True),
+            ("GET", C + r"/global/snapshots", "compute", c.list_snapshots, False),
+            ("POST", C + r"/global/snapshots", "compute", c.insert_snapshot, True),
+            ("GET", C + r"/global/snapshots/" + N, "compute", c.get_snapshot, False),
+            ("DELETE", C + r"/global/snapshots/" + N, "compute", c.delete_snapshot, True),
+            ("POST", C + r"/global/snapshots/" + N + r"/setLabels", "compute",
+             c.set_snapshot_labels, True),
+            ("GET", C + R + r"/resourcePolicies", "compute", c.list_resource_policies, False),
+            ("POST", C + R + r"/resourcePolicies", "compute", c.insert_resource_policy, True),
+            ("GET", C + R + r"/resourcePolicies/" + N, "compute", c.get_resource_policy, False),
+            ("PATCH", C + R + r"/resourcePolicies/" + N, "compute", c.patch_resource_policy,
+             True),
+            ("DELETE", C + R + r"/resourcePolicies/" + N, "compute", c.delete_resource_policy,
+             True),
+            ("GET", C + r"/aggregated/resourcePolicies", "compute",
+             c.aggregated_resource_policies, False),
             ("GET", C + r"/zones/" + Z + r"/operations", "compute", c.list_operations, False),
             ("GET", C + r"/zones/" + Z + r"/operations/" + N, "compute", c.get_operation, False),
             ("DELETE", C + r"/zones/" + Z + r"/operations/" + N, "compute", c.delete_operation,
@@ -394,6 +436,8 @@ class Emulator:
             return "admin"
         if path.startswith("/compute/"):
             return "compute"
+        if path.startswith("/iap/"):
+            return "iap"
         for api in ("serviceusage", "iam", "cloudresourcemanager", "cloudbilling",
                     "iamcredentials"):
             if path.startswith("/%s/" % api):
@@ -489,6 +533,7 @@ class Emulator:
             return 200, {"ok": True, "backend": self.backend.name}
         if method == "POST" and action == "reset":
             self.log.reset(truncate=bool(body.get("log", True)))
+            self.iap.reset()
             with self.faults.lock:
                 self.faults.injected = 0
                 self.faults.lost = 0
@@ -500,8 +545,12 @@ class Emulator:
             except (TypeError, ValueError) as exc:
                 return 400, {"error": str(exc)}
             return 200, self.faults.describe()
+        if method == "GET" and action == "iap":
+            return 200, self.iap.describe()
         if action in ("consistency", "iam/concurrent-change"):
             return self.admin_consistency(method, action, body)
+        if method == "POST" and action == "resource-policies/run":
+            return self.admin_run_schedule(body)
         if method == "POST" and action == "preload":
             try:
                 return 200, self.preload(body)
@@ -510,6 +559,17 @@ class Emulator:
             except (TypeError, ValueError, KeyError) as exc:
                 return 400, {"error": "bad preload request: %s" % exc}
         return 404, {"error": "unknown admin call %s %s" % (method, path)}
+
+    def admin_run_schedule(self, body):
+        """``POST resource-policies/run``: a snapshot schedule runs now (snapshots.py)."""
+        try:
+            return 200, self.compute.run_snapshot_schedule(
+                body.get("project") or self.projects[0], body["region"], body["name"],
+                body.get("elapsed_days", 0))
+        except ApiError as exc:
+            return exc.code, exc.body()
+        except (TypeError, ValueError, KeyError) as exc:
+            return 400, {"error": "bad resource-policies/run request: %s" % exc}
 
     def admin_consistency(self, method, action, body):
         """``GET|POST consistency`` (``{"propagation_delay"}``) and ``POST iam/concurrent-change``
@@ -540,6 +600,7 @@ class Emulator:
                 1 for p in self.store.projects.values() for ops in p["operations"].values()
                 for op in ops.values() if op["status"] != "DONE")
         data["backend"] = self.backend.name
+        data["iap"] = {k: v for k, v in self.iap.describe().items() if k != "active"}
         return data
 
     def preload(self, body):
@@ -612,6 +673,9 @@ class Handler(BaseHTTPRequestHandler):
         return self.rfile.read(length) if length else b""
 
     def _serve(self):
+        if self.path.startswith("/iap/v4/") and self.server.emulator.iap.wants(self):
+            self.server.emulator.iap.serve(self)  # IAP TCP forwarding's WebSocket relay
+            return
         started = time.time()
         raw = self._read_body()
         emulator = self.server.emulator

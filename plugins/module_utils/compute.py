@@ -12,7 +12,8 @@ import hashlib
 import hmac
 import os
 
-from ansible_collections.openclaw.gcp.plugins.module_utils.gcp import metadata_to_dict, normalize_link, short_name, zone_to_region
+from ansible_collections.openclaw.gcp.plugins.module_utils.gcp import (
+    Applied, compute_link, metadata_to_dict, normalize_link, short_name, zone_to_region)
 
 # Metadata keys whose values are settings, never secrets: shown in results and diffs as they are.
 # Every other value (a startup script, an API key a user put there) is masked unless listed in
@@ -72,6 +73,7 @@ def summarize(instance):
         'self_link': instance.get('selfLink'),
         'creation_timestamp': instance.get('creationTimestamp'),
         'shielded_vm': shielded_view(instance.get('shieldedInstanceConfig')),
+        'attached_disks': attached_disks_view(instance),
     }
 
 
@@ -117,7 +119,7 @@ def inventory_view(project, summary):
     """The inventory plugin's host variables (plain data, cacheable). Metadata is left out: it may hold secrets."""
     out = dict((k, v) for k, v in summary.items()
                if k not in ('metadata', 'service_account', 'has_external_ip', 'boot_disk_size_gb', 'subnetwork',
-                            'deletion_protection', 'shielded_vm'))
+                            'deletion_protection', 'shielded_vm', 'attached_disks'))
     out['project'] = project
     out['self_link'] = normalize_link(summary.get('self_link'))
     out['service_accounts'] = [summary['service_account']['email']] if summary.get('service_account') else []
@@ -153,3 +155,193 @@ def merge_ssh_keys(current, wanted, purge=False):
             lines.append(line.strip())
             have.add(identity)
     return '\n'.join(lines)
+
+
+# -- one resource a module reconciles -----------------------------------------------------------
+
+class ComputeResource(object):
+    """The read, report, create and delete steps every single-resource Compute module shares.
+
+    ``key`` names the resource in the result (``firewall``, ``router``); ``summarize`` turns
+    Google's resource into the module's view.
+    """
+
+    def __init__(self, module, path, resource, key, summarize, timeout):
+        self.module = module
+        self.client = module.client
+        self.path = path
+        self.resource = resource
+        self.key = key
+        self.summarize = summarize
+        self.timeout = timeout
+
+    def read(self):
+        return self.client.get('compute', self.path, 'read', self.resource)
+
+    def exit(self, changed, before, after, actions):
+        out = {'changed': changed, self.key: after, 'actions': actions}
+        if self.module._diff:  # pylint: disable=protected-access
+            out['diff'] = {'before': before or {'state': 'absent'}, 'after': after or {'state': 'absent'}}
+        self.module.exit_json(**out)
+
+    def ensure_absent(self, current, before):
+        """``state=absent``: delete the resource if it is there (read before any retry), then exit."""
+        if current is None:
+            self.exit(False, before, {}, [])
+        if not self.module.check_mode:
+            self.client.compute_mutation('DELETE', self.path, 'delete', self.resource, timeout=self.timeout,
+                                         reconcile=lambda: Applied(None) if self.read() is None else None)
+        self.exit(True, before, {}, ['delete'])
+
+    def create(self, collection, body, predicted):
+        """Insert into ``collection`` (unless in check mode); returns the view after (``predicted`` in check mode)."""
+        if self.module.check_mode:
+            return predicted
+        self.client.compute_mutation('POST', collection, 'create', self.resource, body=body, timeout=self.timeout,
+                                     reconcile=lambda: Applied(None) if self.read() is not None else None)
+        return self.summarize(self.read()) or predicted
+
+    def update(self, method, body, reconcile, predicted):
+        """Send one change (unless in check mode); returns the view after (``predicted`` in check mode)."""
+        if self.module.check_mode:
+            return predicted
+        self.client.compute_mutation(method, self.path, 'update', self.resource, body=body, reconcile=reconcile,
+                                     timeout=self.timeout)
+        return self.summarize(self.read()) or predicted
+
+
+# -- labels -----------------------------------------------------------------------------------
+
+def merge_labels(current, wanted, purge=False):
+    """The labels a resource should carry: ``wanted`` over ``current`` (kept unless ``purge``).
+
+    ``wanted`` ``None`` means labels are not managed: ``current`` as it is.
+    """
+    if wanted is None:
+        return dict(current or {})
+    if purge:
+        return dict(wanted)
+    return dict(current or {}, **wanted)
+
+
+# -- disks ------------------------------------------------------------------------------------
+
+def disk_summary(disk):
+    """The view of a Compute Engine disk resource that ``compute_disk`` reports (``{}`` when absent)."""
+    if not disk:
+        return {}
+    size = disk.get('sizeGb')
+    try:
+        size = int(size) if size is not None else None
+    except (TypeError, ValueError):
+        size = None
+    zone = short_name(disk.get('zone'))
+    return {
+        'name': disk.get('name'),
+        'id': None if disk.get('id') is None else str(disk.get('id')),
+        'zone': zone,
+        'size_gb': size,
+        'type': short_name(disk.get('type')),
+        'status': disk.get('status'),
+        'labels': dict(disk.get('labels') or {}),
+        'description': disk.get('description') or '',
+        'resource_policies': sorted(short_name(p) for p in disk.get('resourcePolicies') or []),
+        'users': sorted(short_name(u) for u in disk.get('users') or []),
+        'self_link': disk.get('selfLink'),
+        'creation_timestamp': disk.get('creationTimestamp'),
+        'last_attach_timestamp': disk.get('lastAttachTimestamp'),
+        'last_detach_timestamp': disk.get('lastDetachTimestamp'),
+    }
+
+
+def attached_disks_view(instance):
+    """The non-boot disks of an instance: ``[{name, device_name, mode, auto_delete}]`` by device name."""
+    out = []
+    for disk in (instance or {}).get('disks') or []:
+        if disk.get('boot'):
+            continue
+        out.append({
+            'name': short_name(disk.get('source')),
+            'device_name': disk.get('deviceName'),
+            'mode': disk.get('mode') or 'READ_WRITE',
+            'auto_delete': bool(disk.get('autoDelete', False)),
+        })
+    return sorted(out, key=lambda d: d['device_name'] or '')
+
+
+def wanted_attached_disks(items):
+    """The ``attached_disks`` option normalised: device name defaults to the disk name."""
+    out = []
+    for item in items or []:
+        out.append({
+            'name': short_name(item['name']),
+            'device_name': item.get('device_name') or short_name(item['name']),
+            'mode': item.get('mode') or 'READ_WRITE',
+            'auto_delete': bool(item.get('auto_delete')),
+            'state': item.get('state') or 'present',
+        })
+    return out
+
+
+def attached_disk_body(project, zone, item):
+    """The ``AttachedDisk`` of an insert body or an ``attachDisk`` request."""
+    return {
+        'source': compute_link(project, item['name'], 'disks', 'zones/%s' % zone),
+        'deviceName': item['device_name'],
+        'mode': item['mode'],
+        'autoDelete': item['auto_delete'],
+        'boot': False,
+        'type': 'PERSISTENT',
+    }
+
+
+def plan_disk_attachments(current, wanted):
+    """Steps that bring the attached disks (``attached_disks_view``) to ``wanted``, and warnings.
+
+    Only the disks ``wanted`` names are touched: disks attached by others stay. Steps are
+    ``(kind, item)`` with kind ``attach``, ``detach`` (item = the attachment found) or
+    ``auto_delete``; a device name or mode that differs on an attached disk is only warned about
+    (changing it means detaching a disk that may be mounted).
+    """
+    steps = []
+    warnings = []
+    by_name = dict((d['name'], d) for d in current)
+    devices = dict((d['device_name'], d) for d in current)
+    for item in wanted:
+        found = by_name.get(item['name'])
+        if item['state'] == 'absent':
+            if found:
+                steps.append(('detach', found))
+            continue
+        if found is None:
+            taken = devices.get(item['device_name'])
+            if taken is not None:
+                warnings.append('device name %s is used by disk %s: disk %s cannot be attached under it'
+                                % (item['device_name'], taken['name'], item['name']))
+                continue
+            steps.append(('attach', item))
+            continue
+        for key in ('device_name', 'mode'):
+            if found[key] != item[key]:
+                warnings.append('disk %s is attached with %s %s, not %s; detach it to change that'
+                                % (item['name'], key.replace('_', ' '), found[key], item[key]))
+        if found['auto_delete'] != item['auto_delete']:
+            steps.append(('auto_delete', dict(found, auto_delete=item['auto_delete'])))
+    return steps, warnings
+
+
+def disk_step_label(kind, item):
+    if kind == 'attach':
+        return 'attach disk %s as %s' % (item['name'], item['device_name'])
+    if kind == 'detach':
+        return 'detach disk %s' % item['name']
+    return 'set auto-delete of disk %s to %s' % (item['name'], str(item['auto_delete']).lower())
+
+
+def apply_disk_step(view, kind, item):
+    """``view`` (an ``attached_disks_view``) after one step: the prediction check mode reports."""
+    rest = [d for d in view if d['name'] != item['name']]
+    if kind == 'detach':
+        return rest
+    entry = dict((k, item[k]) for k in ('name', 'device_name', 'mode', 'auto_delete'))
+    return sorted(rest + [entry], key=lambda d: d['device_name'] or '')

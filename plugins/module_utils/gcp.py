@@ -961,10 +961,8 @@ class GcpClient(object):
                     if waited >= self.settle_timeout:
                         raise error.amend('still so after %.0f s of waiting for Google to settle (%s)' % (waited, settling))
                     # Rejected, so not applied: the same request is sent again once Google settles.
-                    self.stats['settling'] += 1
-                    delay = backoff_delay(settle_round, 1.0, 10.0, self.rand)
+                    self._settle_pause(settle_round, self.settle_timeout - waited)
                     settle_round += 1
-                    self.sleep(max(0.0, min(delay, self.settle_timeout - waited)))
                     continue
 
             # transient failure: back off (bounded in count and time), then retry
@@ -1017,6 +1015,11 @@ class GcpClient(object):
                 return None
             return 'service account %s exists in IAM but is not yet visible here' % email
         return None
+
+    def _settle_pause(self, settle_round, remaining):
+        """Back off before asking again while Google settles (never past ``remaining`` seconds)."""
+        self.stats['settling'] += 1
+        self.sleep(max(0.0, min(backoff_delay(settle_round, 1.0, 10.0, self.rand), remaining)))
 
     def _probe(self, key, lookup):
         """The cached answer of a truth lookup; ``None`` when the lookup itself failed (unknown)."""
@@ -1196,8 +1199,7 @@ class GcpClient(object):
             except GcpError as exc:
                 if not resource_not_ready(exc.reason) or self.clock() >= deadline:
                     raise
-            self.stats['settling'] += 1
-            self.sleep(min(backoff_delay(settle_round, 1.0, 10.0, self.rand), max(0.0, deadline - self.clock())))
+            self._settle_pause(settle_round, deadline - self.clock())
             settle_round += 1
             if reconcile is not None:
                 outcome = reconcile()

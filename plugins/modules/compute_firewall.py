@@ -178,6 +178,7 @@ from ansible_collections.openclaw.gcp.plugins.module_utils.gcp import (
     short_name,
     validate_name,
 )
+from ansible_collections.openclaw.gcp.plugins.module_utils.compute import ComputeResource
 
 MANAGED = ('direction', 'priority', 'allowed', 'source_ranges', 'destination_ranges', 'target_tags', 'description', 'disabled')
 
@@ -330,59 +331,37 @@ def main():
     project = client.project
     path = 'projects/%s/global/firewalls/%s' % (project, params['name'])
     resource = 'firewall rule %s (project %s)' % (params['name'], project)
-    timeout = float(params['timeout'])
-
-    def read():
-        return client.get('compute', path, 'read', resource)
-
-    def result(changed, before, after, actions):
-        out = {'changed': changed, 'firewall': after, 'actions': actions}
-        if module._diff:  # pylint: disable=protected-access
-            out['diff'] = {'before': before or {'state': 'absent'}, 'after': after or {'state': 'absent'}}
-        return out
+    rule = ComputeResource(module, path, resource, 'firewall', summarize, float(params['timeout']))
 
     try:
-        current = read()
+        current = rule.read()
         before = summarize(current)
         if params['state'] == 'absent':
-            if current is None:
-                module.exit_json(**result(False, before, {}, []))
-            if not module.check_mode:
-                client.compute_mutation('DELETE', path, 'delete', resource, timeout=timeout,
-                                        reconcile=lambda: Applied(None) if read() is None else None)
-            module.exit_json(**result(True, before, {}, ['delete']))
+            rule.ensure_absent(current, before)
 
         desired = desired_from_params(params)
         if current is None:
             if params['direction'] == 'INGRESS' and not params['source_ranges']:
                 module.fail_json(msg='Cannot create %s: an INGRESS rule needs source_ranges (no request was sent).' % resource)
             desired = creation_view(desired)
-            after = dict(desired, self_link=None)
-            if not module.check_mode:
-                client.compute_mutation('POST', 'projects/%s/global/firewalls' % project, 'create', resource,
-                                        body=to_body(desired, project), timeout=timeout,
-                                        reconcile=lambda: Applied(None) if read() is not None else None)
-                after = summarize(read()) or after
-            module.exit_json(**result(True, before, after, ['create']))
+            after = rule.create('projects/%s/global/firewalls' % project, to_body(desired, project), dict(desired, self_link=None))
+            rule.exit(True, before, after, ['create'])
 
         if before['network'] != desired['network']:
             module.fail_json(msg='Cannot move %s from network %s to %s: delete the rule first (no change was made).' % (
                 resource, before['network'], desired['network']))
         fields = changed_fields(before, desired)
         if not fields:
-            module.exit_json(**result(False, before, before, []))
+            rule.exit(False, before, before, [])
         after = dict(before)
         for key in fields:
             after[key] = desired[key]
-        actions = ['update %s' % ', '.join(fields)]
-        if not module.check_mode:
-            def reconcile():
-                now = summarize(read())
-                return Applied(None) if now and not changed_fields(now, desired) else None
-            client.compute_mutation('PATCH', path, 'update', resource, body=to_body(desired, project, fields),
-                                    reconcile=reconcile, timeout=timeout)
-            after = summarize(read()) or after
-        module.exit_json(**result(True, before, after, actions))
+
+        def reconcile():
+            now = summarize(rule.read())
+            return Applied(None) if now and not changed_fields(now, desired) else None
+        after = rule.update('PATCH', to_body(desired, project, fields), reconcile, after)
+        rule.exit(True, before, after, ['update %s' % ', '.join(fields)])
     except GcpError as exc:
         module.fail_gcp(exc)
 

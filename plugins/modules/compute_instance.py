@@ -182,6 +182,40 @@ options:
       - With O(state=absent), V(false) lifts an existing protection before deleting; without it a
         protected instance makes the task fail before any write.
     type: bool
+  attached_disks:
+    description:
+      - Persistent disks (made with M(openclaw.gcp.compute_disk)) attached to the instance besides its boot disk.
+      - Attached in the insert request when the instance is created (a missing disk fails the task before any
+        write), with C(attachDisk) on an existing instance, running or not.
+      - Only the disks listed here are touched; disks attached otherwise stay. An item with V(state=absent) is
+        detached (C(detachDisk)).
+      - A different O(attached_disks[].auto_delete) is updated in place; a different device name or mode is
+        only warned about, since changing it means detaching a disk that may be mounted.
+    type: list
+    elements: dict
+    suboptions:
+      name:
+        description: Name of the disk, in the instance's zone.
+        type: str
+        required: true
+      device_name:
+        description:
+          - Device name the guest sees, as C(/dev/disk/by-id/google-DEVICE_NAME). Defaults to the disk name.
+        type: str
+      mode:
+        description: Attach read-write or read-only.
+        type: str
+        choices: [READ_WRITE, READ_ONLY]
+        default: READ_WRITE
+      auto_delete:
+        description: Delete the disk with the instance. Keep V(false) for a disk that holds state.
+        type: bool
+        default: false
+      state:
+        description: V(present) attaches the disk, V(absent) detaches it (the disk itself stays).
+        type: str
+        choices: [present, absent]
+        default: present
   allow_stopping_for_update:
     description:
       - Allow stopping a running instance to change its machine type or service account, then starting it again.
@@ -229,6 +263,14 @@ EXAMPLES = r'''
     zone: us-central1-a
     machine_type: e2-medium
     allow_stopping_for_update: true
+
+- name: Attach the gateway's state disk (made with openclaw.gcp.compute_disk)
+  openclaw.gcp.compute_instance:
+    name: openclaw-gateway
+    zone: us-central1-a
+    attached_disks:
+      - name: openclaw-gateway-state
+        device_name: openclaw-state
 
 - name: Stop the VM
   openclaw.gcp.compute_instance:
@@ -310,6 +352,11 @@ instance:
       description: Shielded VM settings (C(secure_boot), C(vtpm), C(integrity_monitoring)).
       type: dict
       sample: {"secure_boot": true, "vtpm": true, "integrity_monitoring": true}
+    attached_disks:
+      description: The disks attached besides the boot disk (C(name), C(device_name), C(mode), C(auto_delete)), by device name.
+      type: list
+      elements: dict
+      sample: [{"name": "openclaw-gateway-state", "device_name": "openclaw-state", "mode": "READ_WRITE", "auto_delete": false}]
     network:
       description: Short name of the first interface's network.
       type: str
@@ -346,12 +393,18 @@ from ansible_collections.openclaw.gcp.plugins.module_utils.gcp import (
     ZONE_RE,
 )
 from ansible_collections.openclaw.gcp.plugins.module_utils.compute import (
+    apply_disk_step,
+    attached_disk_body,
+    attached_disks_view,
+    disk_step_label,
     masked_metadata,
     merge_ssh_keys,
     public_view,
+    plan_disk_attachments,
     shielded_body,
     ssh_key_identity,
     summarize,
+    wanted_attached_disks,
 )
 
 DEFAULT_MACHINE_TYPE = 'e2-small'
@@ -477,6 +530,14 @@ def validate_params(params):
     for line in ssh_keys or []:
         if ssh_key_identity(line) is None or '\n' in line:
             errors.append('ssh_keys line %r is not USER:KEYTYPE KEY [COMMENT]' % (line,))
+    seen = {}
+    for item in wanted_attached_disks(params.get('attached_disks')):
+        for key, what in (('name', 'Disk name'), ('device_name', 'Device name')):
+            problem = validate_name(item[key], 'attached_disks %s' % what)
+            if problem:
+                errors.append(problem)
+            elif seen.setdefault((key, item[key]), item['name']) != item['name']:
+                errors.append('attached_disks names %s %s twice' % (key.replace('_', ' '), item[key]))
     for purge, needs in (('purge_labels', ('labels',)), ('purge_tags', ('tags',)),
                          ('purge_metadata', ('metadata', 'ssh_keys')), ('purge_ssh_keys', ('ssh_keys',))):
         if params.get(purge) and all(params.get(n) is None for n in needs):
@@ -553,6 +614,9 @@ def build_insert_body(params, project):
         'labels': desired['labels'] or {},
         'deletionProtection': bool(desired['deletion_protection']),
     }
+    for item in wanted_attached_disks(params.get('attached_disks')):
+        if item['state'] == 'present':
+            body['disks'].append(attached_disk_body(project, zone, item))
     if desired['tags']:
         body['tags'] = {'items': desired['tags']}
     if desired['metadata']:
@@ -586,13 +650,18 @@ def predict_created(params):
         'boot_disk_size_gb': params.get('boot_disk_size_gb') or DEFAULT_DISK_SIZE_GB,
         'self_link': None,
         'shielded_vm': dict(GOOGLE_SHIELDED_DEFAULTS, **(desired['shielded_vm'] or {})),
+        'attached_disks': sorted(
+            (dict((k, d[k]) for k in ('name', 'device_name', 'mode', 'auto_delete'))
+             for d in wanted_attached_disks(params.get('attached_disks')) if d['state'] == 'present'),
+            key=lambda d: d['device_name']),
     }
 
 
 def diff_view(summary, shown_metadata=()):
     if not summary:
         return {'state': 'absent'}
-    keys = ('status', 'machine_type', 'labels', 'tags', 'metadata', 'deletion_protection', 'service_account', 'shielded_vm')
+    keys = ('status', 'machine_type', 'labels', 'tags', 'metadata', 'deletion_protection', 'service_account', 'shielded_vm',
+            'attached_disks')
     view = dict((k, summary.get(k)) for k in keys)
     view['metadata'] = masked_metadata(view['metadata'], shown_metadata)
     view['state'] = 'present'
@@ -705,6 +774,16 @@ class InstanceManager(object):
         if found is None:
             raise GcpError('Image %s does not exist or is not visible to project %s: no write was made.' % (image, self.project))
 
+    def check_disks(self, items):
+        """Make sure each disk to attach exists in the instance's zone, before any write."""
+        for item in items:
+            found = self.client.get('compute', 'projects/%s/zones/%s/disks/%s' % (self.project, self.zone, item['name']),
+                                    'read', 'disk %s in zone %s' % (item['name'], self.zone))
+            if found is None:
+                raise GcpError('Disk %s does not exist in zone %s (project %s), so it cannot be attached to %s: '
+                               'create it first with openclaw.gcp.compute_disk (no write was made).' % (
+                                   item['name'], self.zone, self.project, self.name))
+
     def wait_for_status(self, statuses):
         """Poll the instance until its status is one of ``statuses`` (bounded by the timeout)."""
         return self.client.poll(
@@ -799,6 +878,22 @@ class InstanceManager(object):
                     self._state_reconcile(lambda cur: cur is not None and summarize(cur)['shielded_vm'] == shielded),
                     body=shielded_body(shielded), method='PATCH', wait=wait)
 
+    def change_disk(self, kind, item, wait):
+        """Attach or detach a disk, or set its auto-delete flag (``plan_disk_attachments`` steps)."""
+        def attachment(cur):
+            return dict((d['name'], d) for d in attached_disks_view(cur)).get(item['name'])
+        if kind == 'attach':
+            self.mutate('attachDisk', disk_step_label(kind, item), self._state_reconcile(lambda cur: attachment(cur) is not None),
+                        body=attached_disk_body(self.project, self.zone, item), wait=wait)
+        elif kind == 'detach':
+            self.mutate('detachDisk', disk_step_label(kind, item), self._state_reconcile(lambda cur: attachment(cur) is None),
+                        params={'deviceName': item['device_name']}, wait=wait)
+        else:
+            self.mutate('setDiskAutoDelete', disk_step_label(kind, item),
+                        self._state_reconcile(lambda cur: (attachment(cur) or {}).get('auto_delete') == item['auto_delete']),
+                        params={'deviceName': item['device_name'], 'autoDelete': 'true' if item['auto_delete'] else 'false'},
+                        wait=wait)
+
     def set_service_account(self, service_account, wait):
         self.mutate('setServiceAccount', 'set service account %s' % service_account['email'],
                     self._state_reconcile(lambda cur: cur is not None and service_account_matches(summarize(cur)['service_account'], service_account)),
@@ -822,6 +917,7 @@ class InstanceManager(object):
             self.check_zone()
             self.check_machine_type(desired['machine_type'] or DEFAULT_MACHINE_TYPE)
             self.check_image(params['image'])
+            self.check_disks([d for d in wanted_attached_disks(params['attached_disks']) if d['state'] == 'present'])
             after = predict_created(params)
             if check:
                 self.actions = ['create'] + (['stop'] if state == 'stopped' else [])
@@ -850,13 +946,21 @@ class InstanceManager(object):
             if key == 'machine_type':
                 self.check_machine_type(value)
 
+        disk_steps, disk_warnings = plan_disk_attachments(before['attached_disks'], wanted_attached_disks(params['attached_disks']))
+        for warning in disk_warnings:
+            self.module.warn('Instance %s: %s.' % (self.name, warning))
+        self.check_disks([item for kind, item in disk_steps if kind == 'attach'])
+
         power = plan_power(state, status, bool(needs_stop))
-        steps = plan_steps(in_place, needs_stop, power)
+        steps = [(disk_step_label(kind, item), 'disk ' + kind, item) for kind, item in disk_steps]
+        steps += plan_steps(in_place, needs_stop, power)
         if not steps:
             return self.result(False, before, before)
         after = dict(before)
         for key, value in in_place + needs_stop:
             after[key] = value
+        for kind, item in disk_steps:
+            after['attached_disks'] = apply_disk_step(after['attached_disks'], kind, item)
         if power:
             after['status'] = 'TERMINATED' if power[-1] == 'stop' else 'RUNNING'
         if check:
@@ -885,6 +989,8 @@ class InstanceManager(object):
                 self.start(step_wait)
             elif kind == 'resume':
                 self.start(step_wait, verb='resume')
+            elif kind.startswith('disk '):
+                self.change_disk(kind[5:], value, step_wait)
         return self.result(True, before, self.final(after, wait))
 
     def ensure_absent(self, instance, before, check, wait):
@@ -952,6 +1058,13 @@ def main():
         subnetwork=dict(type='str'),
         external_ip=dict(type='bool'),
         deletion_protection=dict(type='bool'),
+        attached_disks=dict(type='list', elements='dict', options=dict(
+            name=dict(type='str', required=True),
+            device_name=dict(type='str'),
+            mode=dict(type='str', default='READ_WRITE', choices=['READ_WRITE', 'READ_ONLY']),
+            auto_delete=dict(type='bool', default=False),
+            state=dict(type='str', default='present', choices=['present', 'absent']),
+        )),
         allow_stopping_for_update=dict(type='bool', default=False),
         wait=dict(type='bool', default=True),
         timeout=dict(type='int', default=300),

@@ -115,6 +115,10 @@ instances:
     metadata:
       description: Metadata key/value pairs.
       type: dict
+    attached_disks:
+      description: Disks attached besides the boot disk (C(name), C(device_name), C(mode), C(auto_delete)).
+      type: list
+      elements: dict
     self_link:
       description: Google's link to the instance.
       type: str

@@ -64,7 +64,6 @@ def test_declared_dependencies_are_the_collections_used():
         used.update(re.findall(r"^\s*(?:- )?(?:group/)?([a-z_]+\.[a-z_]+)\.[a-z_0-9]+:", path.read_text(), re.M))
     used -= {"ansible.builtin", "openclaw.gcp"}
     assert used == set(GALAXY["dependencies"]), (used, GALAXY["dependencies"])
-    assert "ansible.posix" not in GALAXY["dependencies"]
 
 
 def test_manifest_matches_galaxy(installed):

@@ -113,6 +113,8 @@ CASES = [
     ('gateways-duplicate', 'site.yml: two gateways with the same name', 'provision',
      {'openclaw_gcp_gateways': [{'name': 'gw-a'}, {'name': 'gw-b'}, {'name': 'gw-a'}]}, None,
      r'^openclaw_gcp_gateways names a gateway more than once: gw-a\.$'),
+    ('ssh-via-unknown', 'site.yml: openclaw_gcp_ssh_via "vpn"', 'provision', {'openclaw_gcp_ssh_via': 'vpn'}, None,
+     r'^openclaw_gcp_ssh_via must be direct or iap, not vpn\.$'),
     ('gateway-port', 'gateway_port 70000', 'role', {'gateway_port': 70000}, None, r'^gateway_port must be 1-65535 \(got 70000\)\.$'),
     ('gateway-token-weak', 'gateway_token "changeme"', 'role', {'gateway_token': 'changeme'}, None,
      r'(?i)gateway token.*(placeholder|shorter)'),

@@ -90,6 +90,10 @@ def test_site_deploys_two_gateways(e2e):
         assert token not in proc.stdout and token not in proc.stderr
     assert token_of(e2e, 'e2e-gw-a') != token_of(e2e, 'e2e-gw-b')
 
+    # the login user is not in the root-equivalent docker group (the playbooks use become)
+    groups = ssh(address(e2e, 'e2e-gw-a'), e2e.key_file, 'id -nG').stdout.split()
+    assert 'docker' not in groups, groups
+
 
 def test_second_site_run_changes_nothing(e2e):
     writes = e2e.emu.stats()['writes']

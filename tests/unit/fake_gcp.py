@@ -24,18 +24,20 @@ import requests
 from ansible.module_utils import basic
 from ansible.module_utils.testing import patch_module_args
 
+from ansible_collections.openclaw.gcp.plugins.module_utils.gcp import APIS, OVERRIDABLE_SERVICES, OVERRIDE_ENV
+from fake_disks import FakeDisks
+
 ENDPOINT = 'http://fake.invalid'
 # gcloud's endpoint override variables, which the client reads: kept out of the tests' environment
-OVERRIDE_VARS = tuple('CLOUDSDK_API_ENDPOINT_OVERRIDES_%s' % s.upper()
-                      for s in ('compute', 'serviceusage', 'iam', 'cloudresourcemanager', 'cloudbilling'))
+OVERRIDE_VARS = tuple(OVERRIDE_ENV % service.upper() for service in OVERRIDABLE_SERVICES)
 
 
 def layout(endpoint):
-    """Per-service endpoint overrides for a server that answers each API under /<service>/."""
+    """Per-service endpoint overrides for a server that answers each API under /<service>/
+    (Compute under its service path ``/compute/v1/``)."""
     endpoint = endpoint.rstrip('/')
-    return {'compute': endpoint + '/compute/v1/', 'serviceusage': endpoint + '/serviceusage/',
-            'iam': endpoint + '/iam/', 'cloudresourcemanager': endpoint + '/cloudresourcemanager/',
-            'cloudbilling': endpoint + '/cloudbilling/'}
+    return dict((service, '%s/%s' % (endpoint, service_path or service + '/'))
+                for service, service_path, dummy in APIS.values())
 
 
 GOOGLE = 'https://www.googleapis.com/compute/v1/'
@@ -75,7 +77,7 @@ def fingerprint(value):
     return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()[:16]
 
 
-class FakeGoogle(object):
+class FakeGoogle(FakeDisks):
     """State + router. ``calls`` lists ``(method, path, params, body)`` (path without the endpoint)."""
 
     def __init__(self, project='demo'):
@@ -100,6 +102,7 @@ class FakeGoogle(object):
         self.sessions = 0
         self.session_options = None
         self._ids = itertools.count(1000)
+        self.init_disks()
 
     # -- plumbing ---------------------------------------------------------------------------------
 
@@ -234,6 +237,8 @@ class FakeGoogle(object):
             return error(404, 'notFound', "The resource 'projects/%s/zones/%s/machineTypes/%s' was not found" % (self.project, zone, rest[3]))
         if kind == 'operations':
             return 200, self.operations[rest[3]]
+        if kind == 'disks':
+            return self.disk_route(method, zone, rest[3:], params, body)
         if kind != 'instances':
             return error(404, 'notFound', 'unknown compute path')
         if len(rest) == 3:
@@ -251,6 +256,7 @@ class FakeGoogle(object):
                 return 200, copy.deepcopy(inst)
             if inst['deletionProtection']:
                 return error(400, 'resourceInUseByAnotherResource', 'Instance is protected from deletion.')
+            self.release_disks(inst, zone)
             del self.instances[(zone, name)]
             return 200, self.operation('delete', target, zone)
         return self.instance_action(inst, rest[4], zone, target, params, body)
@@ -291,6 +297,12 @@ class FakeGoogle(object):
         inst['labelFingerprint'] = fingerprint(inst['labels'])
         inst['metadata'] = {'items': body.get('metadata', {}).get('items', []), 'fingerprint': fingerprint(body.get('metadata', {}).get('items', []))}
         inst['tags'] = {'items': body.get('tags', {}).get('items', []), 'fingerprint': fingerprint(body.get('tags', {}).get('items', []))}
+        for attached in body.get('disks') or []:
+            if attached.get('source'):
+                problem = self.attach(inst, zone, attached)
+                if problem:
+                    del self.instances[(zone, name)]
+                    return problem
         return 200, self.operation('insert', target, zone)
 
     def instance_action(self, inst, verb, zone, target, params, body):  # pylint: disable=too-many-return-statements
@@ -320,7 +332,9 @@ class FakeGoogle(object):
         elif verb == 'setDeletionProtection':
             inst['deletionProtection'] = params.get('deletionProtection') == 'true'
         else:
-            return error(400, 'badRequest', 'unknown verb %s' % verb)
+            problem = self.disk_action(inst, verb, zone, params, body)
+            if problem:
+                return problem
         return 200, self.operation(verb, target, zone)
 
     def firewall(self, method, rest, body):

@@ -1,4 +1,4 @@
-"""openclaw.gcp.docker: Docker Engine and Compose v2 from Debian's packages."""
+"""openclaw.gcp.docker_engine: Docker Engine and Compose v2 from Debian's packages."""
 
 import json
 

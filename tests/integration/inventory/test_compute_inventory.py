@@ -174,7 +174,7 @@ def test_shipped_emulator_config_groups_and_host_vars(emu, tmp_path):
     raw_a = raw['_meta']['hostvars']['gw-a']
     assert raw_a['gce_name'] == {'__ansible_unsafe': 'gw-a'}
     assert raw_a['gce_labels']['openclaw-role'] == {'__ansible_unsafe': 'gateway'}
-    assert raw_a['docker_source'] == 'distro'
+    assert raw_a['docker_engine_source'] == 'distro'
 
     # the status filter goes to the server too
     config = write_config(tmp_path, '''
