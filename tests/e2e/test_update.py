@@ -208,6 +208,8 @@ def test_good_version_upgrades_every_gateway(e2e):
         for key in ('token', 'marker'):
             assert after[key] == before[name][key], (name, key)
         assert readyz(e2e, name).endswith(' 200')
+        # the state disk's guard mount stays in the compose file (no start without the disk)
+        assert '/run/openclaw-state-disk' in on_vm(e2e, name, 'sudo cat %s/docker-compose.yml' % PROJECT).stdout
         # the older images (the canary's broken one too) went once the new one was proven
         tags = on_vm(e2e, name, "sudo docker image ls openclaw-gateway --format '{{.Tag}}'").stdout.split()
         assert tags == [after['image'].split(':', 1)[1]], (name, tags)
