@@ -10,6 +10,7 @@ the same container. Users in the ``ssh-keys`` metadata get accounts with passwor
 """
 
 import base64
+import fcntl
 import hashlib
 import json
 import logging
@@ -32,6 +33,8 @@ LABEL = "org.openclaw-gcp.emulator"
 STATE_LABEL = "org.openclaw-gcp.emulator.state"
 # Where the owning emulator keeps its state: named in the message when a leftover is in the way.
 STATE_DIR_LABEL = "org.openclaw-gcp.emulator.state-dir"
+# Held (flock) by the running emulator of a state directory: free means its owner is gone.
+OWNER_LOCK = "docker-owner.lock"
 FIRST_LOOPBACK = 10
 BOOT_TIMEOUT = 120
 SSH_TIMEOUT = 60
@@ -156,8 +159,33 @@ class DockerBackend(DockerDisks, DockerSnapshots):
         self._locks = {}
         self._guard = threading.Lock()
         self._reserved = set()
+        self._owner = open(os.path.join(state_dir, OWNER_LOCK), "a")  # noqa: SIM115 pylint: disable=consider-using-with
+        try:
+            fcntl.flock(self._owner, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            pass  # this state directory's emulator already holds it: alive either way
 
     # -- helpers ---------------------------------------------------------------------------
+    def foreign_owner(self, labels):
+        """True when a container or volume with ``labels`` belongs to another emulator that
+        is running. One whose emulator is gone (killed before it could clean up: its state
+        directory is gone, or nobody holds its owner lock) is a leftover nobody else would
+        ever delete: the caller reclaims it."""
+        labels = labels or {}
+        if labels.get(STATE_LABEL) == self.state:
+            return False
+        owner = labels.get(STATE_DIR_LABEL)
+        if not owner:
+            return True
+        try:
+            with open(os.path.join(owner, OWNER_LOCK), "rb") as handle:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except FileNotFoundError:
+            return False
+        except OSError:
+            return True
+        return False
+
     def _lock(self, cname):
         with self._guard:
             return self._locks.setdefault(cname, threading.Lock())
@@ -252,7 +280,7 @@ class DockerBackend(DockerDisks, DockerSnapshots):
             image = self._image(inst)
             stale = self._container(cname)
             if stale is not None:
-                if stale.labels.get(STATE_LABEL) != self.state:
+                if self.foreign_owner(stale.labels):
                     owner = stale.labels.get(STATE_DIR_LABEL)
                     raise OperationFailed(
                         "RESOURCE_ALREADY_EXISTS",
@@ -436,6 +464,7 @@ class DockerBackend(DockerDisks, DockerSnapshots):
 
     def close(self):
         self.client.close()
+        self._owner.close()
 
 
 def _loopback_addresses():

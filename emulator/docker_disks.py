@@ -266,7 +266,7 @@ class DockerDisks:
         with self._lock(vname):
             stale = self._volume(disk)
             if stale is not None:
-                if stale.attrs.get("Labels", {}).get(self.STATE_LABEL) != self.state:
+                if self.foreign_owner(stale.attrs.get("Labels")):
                     raise OperationFailed(
                         "RESOURCE_ALREADY_EXISTS", "Volume %s belongs to another emulator (%s); "
                         "if it is a leftover: docker volume rm %s." % (

@@ -52,7 +52,7 @@ class DockerSnapshots:
         stale = self._snapshot_volume(project, snap["name"])
         if stale is not None:
             labels = stale.attrs.get("Labels") or {}
-            if labels.get(self.STATE_LABEL) != self.state:
+            if self.foreign_owner(labels):
                 raise OperationFailed(
                     "RESOURCE_ALREADY_EXISTS", "Volume %s belongs to another emulator (%s); if "
                     "it is a leftover: docker volume rm %s." % (

@@ -1,6 +1,8 @@
 """The docker backend: instances are systemd containers reachable over SSH on 127.0.0.N:22."""
 
+import fcntl
 import json
+import os
 import subprocess
 import time
 import uuid
@@ -143,3 +145,51 @@ def test_set_metadata_grants_and_revokes_users_on_debian_13(demu, keys):
     assert inspect("gce-openclaw-demo-%s-%s" % (ZONE, name))["State"]["Running"] is False
     wait(session, demu, session.delete(compute(demu, "zones/%s/instances/%s"
                                                % (ZONE, name))).json())
+
+
+def leftover_volume(name, owner_dir):
+    """A disk volume as an emulator of ``owner_dir`` leaves it when it is killed."""
+    subprocess.run(["docker", "volume", "create", "--label", "org.openclaw-gcp.emulator=1",
+                    "--label", "org.openclaw-gcp.emulator.state=" + uuid.uuid4().hex[:16],
+                    "--label", "org.openclaw-gcp.emulator.state-dir=" + str(owner_dir), name],
+                   capture_output=True, check=True)
+
+
+def test_leftovers_of_a_dead_emulator_are_reclaimed_a_live_ones_are_not(demu, tmp_path):
+    """A killed run leaves volumes behind: when their emulator is gone (its state directory
+    removed, or kept but nobody holding its owner lock) nobody else would ever remove them, so
+    they are reclaimed. One of a running emulator is refused with the command that clears it."""
+    with open(os.path.join(demu.state_dir, "docker-owner.lock"), "rb") as ours:
+        with pytest.raises(BlockingIOError):  # the running emulator holds its own
+            fcntl.flock(ours, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    session = authorized_session(demu)
+    owners = {"gone": tmp_path / "gone", "dead": tmp_path / "dead", "live": tmp_path / "live"}
+    owners["dead"].mkdir()
+    owners["live"].mkdir()
+    names = {kind: "disk-%s-%s" % (uuid.uuid4().hex[:6], kind) for kind in owners}
+    volumes = {kind: "gcedisk-openclaw-demo-%s-%s" % (ZONE, names[kind]) for kind in owners}
+    for kind, owner in owners.items():
+        leftover_volume(volumes[kind], owner)
+    disks = compute(demu, "zones/%s/disks" % ZONE)
+    body = {"sizeGb": "10", "type": "zones/%s/diskTypes/pd-balanced" % ZONE}
+    (owners["dead"] / "docker-owner.lock").touch()
+    try:
+        with open(owners["live"] / "docker-owner.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            op = wait(session, demu, session.post(disks, json=dict(body, name=names["live"])).json())
+        error = op["error"]["errors"][0]
+        assert error["code"] == "RESOURCE_ALREADY_EXISTS"
+        assert str(owners["live"]) in error["message"]
+        assert "docker volume rm " + volumes["live"] in error["message"]
+
+        for kind in ("gone", "dead"):
+            op = wait(session, demu, session.post(disks, json=dict(body, name=names[kind])).json())
+            assert "error" not in op, op
+            labels = json.loads(subprocess.run(
+                ["docker", "volume", "inspect", volumes[kind]], capture_output=True, text=True,
+                check=True).stdout)[0]["Labels"]
+            assert labels["org.openclaw-gcp.emulator.state-dir"] == demu.state_dir
+            wait(session, demu, session.delete("%s/%s" % (disks, names[kind])).json())
+    finally:
+        subprocess.run(["docker", "volume", "rm", "-f"] + list(volumes.values()),
+                       capture_output=True, check=False)
