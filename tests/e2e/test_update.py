@@ -42,7 +42,8 @@ NODE_IMAGE = 'openclaw-gcp/node:24-bookworm-slim'
 PROJECT, STATE = '/home/openclaw/openclaw', '/home/openclaw/.openclaw'
 # The canary first, then the rest at once.
 BATCHES = json.dumps({'openclaw_gcp_update_batches': [1, '100%']})
-SUMMARY_LINE = re.compile(r'^\s+(upg-gw-\d): (\S+) -> (\S+): ([a-z ]+?)(?:, unhealthy for ([0-9.]+) s)?(?: \((.*)\))?$', re.M)
+SUMMARY_LINE = re.compile(r'^\s+(upg-gw-\d): (\S+) -> (\S+): ([a-z ]+?)(?:, unhealthy for ([0-9.]+) s)?'
+                          r'(?:, rolled back in ([0-9.]+) s)?(?: \((.*)\))?$', re.M)
 FIGURES = {}
 FLEET = {}
 
@@ -112,10 +113,12 @@ def readyz(run, name):
 
 
 def summary_lines(stdout):
-    """{host: (old, new, outcome, unhealthy seconds or None, reason)} from the last summary printed."""
+    """{host: (old, new, outcome, unhealthy seconds or None, reason, rollback seconds or None)} from the
+    last summary printed."""
     lines = {}
-    for host, old, new, outcome, unhealthy, reason in SUMMARY_LINE.findall(stdout):
-        lines[host] = (old, new, outcome, float(unhealthy) if unhealthy else None, reason)
+    for host, old, new, outcome, unhealthy, rollback, reason in SUMMARY_LINE.findall(stdout):
+        lines[host] = (old, new, outcome, float(unhealthy) if unhealthy else None, reason,
+                       float(rollback) if rollback else None)
     return lines
 
 
@@ -166,6 +169,9 @@ def test_broken_version_is_rolled_back_on_the_canary_and_the_rollout_stops(e2e, 
     assert sorted(summary) == [canary]
     assert summary[canary][:3] == (OLD, BROKEN_VERSION, 'rolled back')
     FIGURES['%s unhealthy during the failed upgrade and rollback (s)' % canary] = summary[canary][3]
+    assert 0 < summary[canary][5] < summary[canary][3], summary[canary]
+    FIGURES['%s rollback, failed gate to old version ready (s)' % canary] = summary[canary][5]
+    FIGURES['gateways touched by the broken version'] = len(summary)
     assert re.search(r'not updated yet: %s, %s' % tuple(others), proc.stdout)
 
     for name in NAMES:
@@ -199,8 +205,8 @@ def test_good_version_upgrades_every_gateway(e2e):
     summary = summary_lines(proc.stdout)
     assert sorted(summary) == NAMES, proc.stdout[-4000:]
     for name in NAMES:
-        old, new, outcome, unhealthy, dummy = summary[name]
-        assert (old, new, outcome) == (OLD, GOOD, 'upgraded')
+        old, new, outcome, unhealthy, dummy, rollback = summary[name]
+        assert (old, new, outcome, rollback) == (OLD, GOOD, 'upgraded', None)
         assert 0 < unhealthy < 300
         FIGURES['%s unhealthy during the upgrade (s)' % name] = unhealthy
         after = snapshot(e2e, name)
