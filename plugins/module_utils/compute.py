@@ -263,6 +263,7 @@ def disk_summary(disk):
         'status': disk.get('status'),
         'labels': dict(disk.get('labels') or {}),
         'description': disk.get('description') or '',
+        'source_snapshot': short_name(disk.get('sourceSnapshot')) or '',
         'resource_policies': sorted(short_name(p) for p in disk.get('resourcePolicies') or []),
         'users': sorted(short_name(u) for u in disk.get('users') or []),
         'self_link': disk.get('selfLink'),

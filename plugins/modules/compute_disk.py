@@ -14,7 +14,7 @@ short_description: Create, grow, label or delete a zonal persistent disk (for ex
 version_added: 0.1.0
 description:
   - Manages one zonal Compute Engine persistent disk, identified by O(name) and O(zone). The disk is
-    created blank (no filesystem); attach it with the O(openclaw.gcp.compute_instance#module:attached_disks)
+    created blank (no filesystem), or from a snapshot with O(source_snapshot); attach it with the O(openclaw.gcp.compute_instance#module:attached_disks)
     option of M(openclaw.gcp.compute_instance).
   - A disk that already matches costs a single GET and no write.
   - The size only grows (C(disks.resize)); a smaller O(size_gb) fails before any write, since Google
@@ -23,7 +23,8 @@ description:
     listed stay unless O(purge_labels=true).
   - Resource policies (for example a snapshot schedule) are attached and detached with
     C(disks.addResourcePolicies) and C(disks.removeResourcePolicies).
-  - The type and description are set when the disk is created; later differences are reported as warnings.
+  - The type, description and O(source_snapshot) are set when the disk is created; later differences are
+    reported as warnings.
   - A disk attached to an instance is never deleted; O(state=absent) then fails and names the instances.
 author:
   - OpenClaw GCP maintainers (@openclaw)
@@ -50,7 +51,8 @@ options:
     default: present
   size_gb:
     description:
-      - Size in GB. Required to create the disk (at least 10 for C(pd-*) types).
+      - Size in GB. Required to create a blank disk (at least 10 for C(pd-*) types). A disk made from
+        O(source_snapshot) defaults to the snapshot's source disk size and cannot be smaller (checked before any write).
       - On an existing disk a larger value grows it (the filesystem on it must be grown from inside the
         VM, for example with C(resize2fs)); a smaller value fails before any write.
       - Not set for an existing disk, its size is left as it is.
@@ -72,6 +74,15 @@ options:
   description:
     description:
       - Free text description, set when the disk is created.
+    type: str
+  source_snapshot:
+    description:
+      - Name or link of a snapshot (C(global/snapshots)) to create the disk from, with the data it holds,
+        for example to bring back a state disk from a scheduled snapshot.
+      - Used only when the disk is created. The snapshot must exist and be C(READY); otherwise the task
+        fails before any write.
+      - A disk that already exists is left alone and this option is ignored; a warning says so when the
+        disk was not made from this snapshot (RV(disk.source_snapshot) tells what it was made from).
     type: str
   resource_policies:
     description:
@@ -118,6 +129,12 @@ EXAMPLES = r'''
     zone: us-central1-a
     resource_policies: [openclaw-daily]
 
+- name: Bring the state disk back from a snapshot (only when the disk does not exist yet)
+  openclaw.gcp.compute_disk:
+    name: openclaw-gateway-state
+    zone: us-central1-a
+    source_snapshot: openclaw-gateway-state-us-central1-a-20261204030000-abcd1234
+
 - name: Delete it (fails while a VM uses it)
   openclaw.gcp.compute_disk:
     name: openclaw-gateway-state
@@ -161,6 +178,10 @@ disk:
     description:
       description: Description (empty when none).
       type: str
+    source_snapshot:
+      description: Short name of the snapshot the disk was created from (empty for a blank disk).
+      type: str
+      sample: openclaw-gateway-state-us-central1-a-20261204030000-abcd1234
     resource_policies:
       description: Short names of the attached resource policies, sorted.
       type: list
@@ -210,7 +231,7 @@ from ansible_collections.openclaw.gcp.plugins.module_utils.compute import Comput
 DEFAULT_TYPE = 'pd-balanced'
 MIN_PD_SIZE_GB = 10
 MAX_SIZE_GB = 65536
-DIFF_KEYS = ('size_gb', 'type', 'labels', 'description', 'resource_policies', 'users')
+DIFF_KEYS = ('size_gb', 'type', 'labels', 'description', 'source_snapshot', 'resource_policies', 'users')
 
 
 def validate(params):
@@ -235,6 +256,10 @@ def validate(params):
         errors.append('purge_labels needs labels: without it there is nothing to keep')
     for policy in params.get('resource_policies') or []:
         problem = validate_name(short_name(policy), 'Resource policy name')
+        if problem:
+            errors.append(problem)
+    if params.get('source_snapshot') is not None:
+        problem = validate_name(short_name(params['source_snapshot']), 'Snapshot name')
         if problem:
             errors.append(problem)
     if params.get('timeout') is not None and params['timeout'] <= 0:
@@ -295,14 +320,47 @@ def creation_warnings(before, params):
         warnings.append('Disk %s is of type %s; type=%s only applies when creating.' % (name, before['type'], params['type']))
     if params.get('description') is not None and params['description'] != before['description']:
         warnings.append('Disk %s has another description; description only applies when creating.' % name)
+    wanted = short_name(params.get('source_snapshot'))
+    if wanted and wanted != before.get('source_snapshot'):
+        made = 'from snapshot %s' % before['source_snapshot'] if before.get('source_snapshot') else 'blank'
+        warnings.append('Disk %s already exists (it was created %s); source_snapshot=%s only applies when creating, '
+                        'so it was ignored and the disk left as it is.' % (name, made, wanted))
     return warnings
 
 
-def predict_created(params):
+def read_snapshot(client, project, params, resource):
+    """The ``source_snapshot`` as Google has it: it must exist and be READY (checked before any write)."""
+    link = compute_link(project, params['source_snapshot'], 'snapshots')
+    snapshot = client.get('compute', link, 'read', 'snapshot %s' % short_name(link))
+    if snapshot is None:
+        raise GcpError('Cannot create %s from snapshot %s: it does not exist (%s); list the snapshots with '
+                       'openclaw.gcp.compute_snapshot_info (no change was made).' % (resource, short_name(link), link))
+    if snapshot.get('status') != 'READY':
+        raise GcpError('Cannot create %s from snapshot %s: it is %s, not READY yet (no change was made).' % (
+            resource, short_name(link), snapshot.get('status')))
+    return link, snapshot
+
+
+def creation_size(params, snapshot, resource):
+    """The size of a new disk: ``size_gb``, or the snapshot's; never smaller than the snapshot."""
+    size = params.get('size_gb')
+    if snapshot is None:
+        if size is None:
+            raise GcpError('Cannot create %s without size_gb: give its size in GB (no request was sent).' % resource)
+        return size
+    least = int(snapshot.get('diskSizeGb') or 0)
+    if size is not None and size < least:
+        raise GcpError('Cannot create %s from snapshot %s with %d GB: the snapshot is of a %d GB disk; give size_gb %d '
+                       'or more (no change was made).' % (resource, snapshot.get('name'), size, least, least))
+    return least if size is None else size
+
+
+def predict_created(params, size, snapshot_link=None):
     return {
-        'name': params['name'], 'id': None, 'zone': params['zone'], 'size_gb': params['size_gb'],
+        'name': params['name'], 'id': None, 'zone': params['zone'], 'size_gb': size,
         'type': short_name(params.get('type') or DEFAULT_TYPE), 'status': 'READY',
         'labels': stringify_labels(params.get('labels')) or {}, 'description': params.get('description') or '',
+        'source_snapshot': short_name(snapshot_link) or '', 'source_snapshot_link': snapshot_link,
         'resource_policies': wanted_policies(params) or [], 'users': [], 'self_link': None,
         'creation_timestamp': None, 'last_attach_timestamp': None, 'last_detach_timestamp': None,
     }
@@ -317,6 +375,8 @@ def insert_body(after, project):
     }
     if after['description']:
         body['description'] = after['description']
+    if after.get('source_snapshot_link'):
+        body['sourceSnapshot'] = after['source_snapshot_link']
     if after['resource_policies']:
         body['resourcePolicies'] = policy_links(project, after['zone'], after['resource_policies'])
     return body
@@ -340,6 +400,7 @@ def main():
         labels=dict(type='dict'),
         purge_labels=dict(type='bool', default=False),
         description=dict(type='str'),
+        source_snapshot=dict(type='str'),
         resource_policies=dict(type='list', elements='str'),
         timeout=dict(type='int', default=300),
     )
@@ -362,10 +423,14 @@ def main():
             disk.ensure_absent(current, before)
 
         if current is None:
-            if params.get('size_gb') is None:
-                raise GcpError('Cannot create %s without size_gb: give its size in GB (no request was sent).' % resource)
-            predicted = predict_created(params)
-            disk.exit(True, before, disk.create(collection, insert_body(predicted, project), predicted), ['create'])
+            link, snapshot = None, None
+            if params.get('source_snapshot'):
+                link, snapshot = read_snapshot(module.client, project, params, resource)
+            predicted = predict_created(params, creation_size(params, snapshot, resource), link)
+            body = insert_body(predicted, project)
+            predicted.pop('source_snapshot_link')
+            disk.exit(True, before, disk.create(collection, body, predicted),
+                      ['create from snapshot %s' % short_name(link)] if link else ['create'])
 
         size = params.get('size_gb')
         if size is not None and before['size_gb'] is not None and size < before['size_gb']:

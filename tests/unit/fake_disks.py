@@ -3,8 +3,8 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Standalone zonal disks for the unit tests' fake Google (mixed into ``FakeGoogle``).
 
-Answers like Compute Engine: ``disks`` insert/get/delete/resize/setLabels/add- and
-removeResourcePolicies, and the instance side (``attachDisk``, ``detachDisk``,
+Answers like Compute Engine: ``disks`` insert (blank or from ``sourceSnapshot``)/get/delete/resize/
+setLabels/add- and removeResourcePolicies, ``snapshots.get``, and the instance side (``attachDisk``, ``detachDisk``,
 ``setDiskAutoDelete``, disks attached at insert, released or auto-deleted with the instance).
 """
 
@@ -34,6 +34,18 @@ class FakeDisks(object):
     def init_disks(self):
         self.disks = {}
         self.resource_policies = {('us-central1', 'daily'), ('us-central1', 'weekly')}
+        self.disk_snapshots = {}
+
+    def add_snapshot(self, name, disk_size_gb=10, status='READY'):
+        snapshot = {'kind': 'compute#snapshot', 'id': str(next(self._ids)), 'name': name, 'status': status,
+                    'diskSizeGb': str(disk_size_gb), 'selfLink': GOOGLE + 'projects/%s/global/snapshots/%s' % (self.project, name)}
+        self.disk_snapshots[name] = snapshot
+        return snapshot
+
+    def snapshot_get(self, name):
+        if name not in self.disk_snapshots:
+            return _error(404, 'notFound', "The resource 'projects/%s/global/snapshots/%s' was not found" % (self.project, name))
+        return 200, copy.deepcopy(self.disk_snapshots[name])
 
     def add_disk(self, name='state', zone='us-central1-a', size_gb=10, disk_type='pd-balanced', **extra):
         disk = {
@@ -101,9 +113,18 @@ class FakeDisks(object):
         policies = [GOOGLE + 'projects/%s/regions/%s/resourcePolicies/%s' % (self.project, zone[:-2], _short(p))
                     for p in body.get('resourcePolicies') or []]
         extra = {'labels': body.get('labels') or {}, 'resourcePolicies': policies}
+        size = body.get('sizeGb')
+        if body.get('sourceSnapshot'):
+            snapshot = self.disk_snapshots.get(_short(body['sourceSnapshot']))
+            if snapshot is None or snapshot['status'] != 'READY':
+                return _error(404 if snapshot is None else 400, 'notFound' if snapshot is None else 'invalid', 'bad snapshot')
+            if size is not None and int(size) < int(snapshot['diskSizeGb']):
+                return _error(400, 'invalid', 'Requested disk size cannot be smaller than the snapshot size')
+            size = size or snapshot['diskSizeGb']
+            extra.update(sourceSnapshot=snapshot['selfLink'], sourceSnapshotId=snapshot['id'])
         if body.get('description'):
             extra['description'] = body['description']
-        self.add_disk(body['name'], zone, int(body['sizeGb']), _short(body['type']), **extra)
+        self.add_disk(body['name'], zone, int(size), _short(body['type']), **extra)
         return 200, self.operation('insert', target, zone)
 
     # -- the instance side ---------------------------------------------------------------------------

@@ -223,6 +223,8 @@ class FakeGoogle(FakeDisks):
             return 200, self.operations[rest[2]]
         if rest[:2] == ['global', 'firewalls']:
             return self.firewall(method, rest[2:], body)
+        if rest[:2] == ['global', 'snapshots'] and len(rest) == 3 and method == 'GET':
+            return self.snapshot_get(rest[2])
         if rest[:1] != ['zones']:
             return error(404, 'notFound', 'unknown compute path')
         zone = rest[1]

@@ -8,11 +8,23 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json
+import time
+import urllib.request
+
 from gcp_playbooks import api_writes
 
 ZONE = 'us-central1-a'
 DISK = {'name': 'gw-state', 'zone': ZONE, 'size_gb': 10, 'labels': {'openclaw-role': 'state'}}
 ATTACH = [{'name': 'gw-state', 'device_name': 'openclaw-state'}]
+
+
+def api(emulator, method, path, body=None):
+    request = urllib.request.Request('%s/compute/v1/projects/openclaw-demo/%s' % (emulator.endpoint, path),
+                                     data=None if body is None else json.dumps(body).encode(), method=method,
+                                     headers={'Content-Type': 'application/json', 'Authorization': 'Bearer ' + emulator.token})
+    with urllib.request.urlopen(request, timeout=30) as answer:  # loopback only
+        return json.loads(answer.read() or b'null')
 
 
 def writes(emulator, start):
@@ -103,3 +115,35 @@ def test_attach_detach_and_the_disk_outlives_its_vm(emulator, runner):
     assert results['disk after']['changed'] is False and results['disk after']['disk']['users'] == []
     assert results['new vm']['instance']['attached_disks'][0]['name'] == 'gw-state'
     assert writes(emulator, start) == [('POST', 'attachDisk'), ('DELETE', 'gw-disk'), ('POST', 'instances')]
+
+
+def test_disk_from_a_snapshot(emulator, runner):
+    runner.play([{'name': 'disk', 'openclaw.gcp.compute_disk': dict(DISK, size_gb=20)}])
+    api(emulator, 'POST', 'zones/%s/disks/gw-state/createSnapshot' % ZONE, {'name': 'gw-state-snap'})
+    for dummy in range(100):  # bounded: the snapshot turns READY after the emulator's latency
+        if api(emulator, 'GET', 'global/snapshots/gw-state-snap')['status'] == 'READY':
+            break
+        time.sleep(0.1)
+    restored = {'name': 'gw-restored', 'zone': ZONE, 'source_snapshot': 'gw-state-snap', 'labels': {'openclaw-role': 'state'}}
+    start = len(emulator.requests())
+    results = dict(runner.play([
+        {'name': 'too small', 'ignore_errors': True, 'openclaw.gcp.compute_disk': dict(restored, size_gb=10)},
+        {'name': 'missing', 'ignore_errors': True, 'openclaw.gcp.compute_disk': dict(restored, source_snapshot='no-such-snap')},
+        {'name': 'check', 'check_mode': True, 'openclaw.gcp.compute_disk': restored},
+    ], diff=True))
+    assert 'the snapshot is of a 20 GB disk' in results['too small']['msg']
+    assert 'from snapshot no-such-snap: it does not exist' in results['missing']['msg']
+    assert results['check']['actions'] == ['create from snapshot gw-state-snap'] and results['check']['disk']['size_gb'] == 20
+    assert writes(emulator, start) == []
+    results = dict(runner.play([
+        {'name': 'create', 'openclaw.gcp.compute_disk': restored},
+        {'name': 'again', 'openclaw.gcp.compute_disk': restored},
+        {'name': 'other', 'openclaw.gcp.compute_disk': dict(restored, source_snapshot='another-snap')},
+    ]))
+    created = results['create']['disk']
+    assert created['size_gb'] == 20 and created['source_snapshot'] == 'gw-state-snap' and created['status'] in ('READY', 'RESTORING')
+    assert results['again']['changed'] is False and 'warnings' not in results['again']
+    assert results['other']['changed'] is False and 'source_snapshot=another-snap only applies when creating' in results['other']['warnings'][0]
+    assert writes(emulator, start) == [('POST', 'disks')]
+    stored = api(emulator, 'GET', 'zones/%s/disks/gw-restored' % ZONE)
+    assert stored['sourceSnapshot'].endswith('/global/snapshots/gw-state-snap') and stored['sizeGb'] == '20'

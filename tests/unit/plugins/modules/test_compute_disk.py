@@ -143,6 +143,49 @@ def test_creation_only_options_warn(google, run):
     assert len(warnings) == 2 and 'type=pd-ssd only applies when creating' in warnings[0]
 
 
+def test_create_from_a_snapshot(google, run):
+    google.add_snapshot('state-snap', disk_size_gb=20)
+    task = dict(DISK, size_gb=None, source_snapshot='state-snap')
+    check = run(cd, task, check=True, diff=True)
+    assert check['changed'] and check['actions'] == ['create from snapshot state-snap'] and google.writes() == []
+    assert check['disk']['size_gb'] == 20 and check['disk']['source_snapshot'] == 'state-snap'
+    assert check['diff']['after']['source_snapshot'] == 'state-snap'
+    created = run(cd, task)
+    assert created['changed'] and created['disk']['size_gb'] == 20 and created['disk']['source_snapshot'] == 'state-snap'
+    body = google.writes()[0][3]
+    assert body['sourceSnapshot'] == 'projects/demo/global/snapshots/state-snap' and body['sizeGb'] == '20'
+    # the disk exists now: the option is ignored, nothing is written; another snapshot is reported
+    del google.calls[:]
+    assert run(cd, task)['changed'] is False and google.writes() == []
+    google.add_snapshot('other-snap')
+    other = run(cd, dict(task, source_snapshot='projects/demo/global/snapshots/other-snap'))
+    assert other['changed'] is False and google.writes() == [] and other['disk']['source_snapshot'] == 'state-snap'
+    warnings = cd.creation_warnings(other['disk'], dict(task, source_snapshot='other-snap'))
+    assert warnings == ['Disk state already exists (it was created from snapshot state-snap); source_snapshot=other-snap '
+                        'only applies when creating, so it was ignored and the disk left as it is.']
+    assert 'created blank' in cd.creation_warnings(dict(other['disk'], source_snapshot=''), task)[0]
+
+
+def test_create_from_a_larger_size_than_the_snapshot(google, run):
+    google.add_snapshot('state-snap', disk_size_gb=10)
+    created = run(cd, dict(DISK, size_gb=30, source_snapshot='state-snap'))
+    assert created['disk']['size_gb'] == 30 and google.writes()[0][3]['sizeGb'] == '30'
+
+
+@pytest.mark.parametrize('snapshot, size, fragment', [
+    (None, None, 'from snapshot state-snap: it does not exist'),
+    ('CREATING', None, 'it is CREATING, not READY yet'),
+    ('READY', 10, 'with 10 GB: the snapshot is of a 20 GB disk; give size_gb 20 or more'),
+])
+def test_bad_snapshot_fails_before_any_write(google, run, snapshot, size, fragment):
+    if snapshot:
+        google.add_snapshot('state-snap', disk_size_gb=20, status=snapshot)
+    for check in (True, False):
+        result = run(cd, dict(DISK, size_gb=size, source_snapshot='state-snap'), check=check)
+        assert result['failed'] and fragment in result['msg'] and 'no change was made' in result['msg']
+    assert google.writes() == [] and not google.disks
+
+
 @pytest.mark.parametrize('change, fragment', [
     ({'name': 'Bad_Name'}, "Disk name 'Bad_Name' is invalid"),
     ({'zone': 'us-central1'}, "Zone 'us-central1' is not a zone name"),
@@ -151,6 +194,7 @@ def test_creation_only_options_warn(google, run):
     ({'labels': None, 'purge_labels': True}, 'purge_labels needs labels'),
     ({'resource_policies': ['Bad!']}, "Resource policy name 'Bad!' is invalid"),
     ({'timeout': 0}, 'timeout must be a positive number'),
+    ({'source_snapshot': 'Bad_Snap'}, "Snapshot name 'Bad_Snap' is invalid"),
 ])
 def test_bad_input_fails_before_any_request(google, run, change, fragment):
     result = run(cd, dict(DISK, **change))
