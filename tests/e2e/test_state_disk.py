@@ -10,8 +10,10 @@ the VM (no backup) and keeps the disk; site.yml runs again on a brand new VM: th
 formatted again and the gateway comes back healthy with the same token and state. With the
 disk unmounted, Docker refuses to start the gateway (it never runs on empty state), and the
 boot unit mounts it again; after a real stop and start (resize.yml) the gateway comes back with
-the disk mounted and the same state. Finally destroy.yml with openclaw_gcp_destroy_state_disk=true
-deletes the disk too.
+the disk mounted and the same state. The daily snapshot schedule is run now (emulator admin
+call) and destroy.yml with openclaw_gcp_destroy_state_disk=true deletes the disk too; then site.yml
+with openclaw_gcp_restore_snapshot brings the gateway back on a NEW VM whose state disk is made
+from that snapshot: not formatted, same token, openclaw.json and workspace.
 
 The tests run in file order and share one deployment (module-scoped fixture).
 """
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 import urllib.error
 import urllib.request
 
@@ -40,23 +43,30 @@ MOUNT = '/mnt/disks/openclaw-state'
 MKFS_TASK = 'TASK [openclaw.gcp.state_disk : Make an ext4 filesystem on the blank disk]'
 NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 STATE = {}
+RESTORED = 'e2e-disk-gw-restored'
 
 
-def address(run):
-    return run.inventory()['_meta']['hostvars'][GATEWAY['name']]['ansible_host']
+def address(run, name=GATEWAY['name']):
+    return run.inventory()['_meta']['hostvars'][name]['ansible_host']
 
 
-def on_vm(run, command, check=True):
-    return ssh(address(run), run.key_file, command, check=check)
+def on_vm(run, command, check=True, name=GATEWAY['name']):
+    return ssh(address(run, name), run.key_file, command, check=check)
 
 
-def disk(run):
-    """The disk as the emulator's Compute API reports it (None when it does not exist)."""
+def api(run, path, body=None, admin=False):
+    """One call to the emulator (Compute API or, with ``admin``, its admin API); loopback only."""
     emu = run.emu
-    url = '%s/compute/v1/projects/%s/zones/%s/disks/%s' % (emu.endpoint.rstrip('/'), emu.project, GATEWAY['zone'], DISK)
-    request = urllib.request.Request(url, headers={'Authorization': 'Bearer %s' % emu.token})
+    url = emu.endpoint.rstrip('/') + ('/_emulator/' if admin else '/compute/v1/projects/%s/' % emu.project) + path
+    request = urllib.request.Request(url, data=None if body is None else json.dumps(body).encode(),
+                                     headers={'Authorization': 'Bearer %s' % emu.token, 'Content-Type': 'application/json'})
+    return json.loads(NO_PROXY.open(request, timeout=120).read())
+
+
+def disk(run, name=DISK):
+    """The disk as the emulator's Compute API reports it (None when it does not exist)."""
     try:
-        return json.loads(NO_PROXY.open(request, timeout=30).read())
+        return api(run, 'zones/%s/disks/%s' % (GATEWAY['zone'], name))
     except urllib.error.HTTPError as exc:
         if exc.code == 404:
             return None
@@ -70,13 +80,13 @@ def task_outcome(stdout, task):
     return re.search(r'^(ok|changed|skipping|failed|fatal)\b', after[1], re.M).group(1)
 
 
-def snapshot(run):
+def snapshot(run, name=GATEWAY['name']):
     """What must survive: the token, openclaw.json, the workspace marker, the list of state files."""
-    token = on_vm(run, 'sudo grep ^OPENCLAW_GATEWAY_TOKEN= %s/.env' % PROJECT_DIR).stdout.strip().split('=', 1)[1]
-    config = on_vm(run, 'sudo sha256sum %s/openclaw.json' % STATE_DIR).stdout.split()[0]
-    marker = on_vm(run, 'sudo cat %s/workspace/e2e-disk-marker' % STATE_DIR, check=False).stdout
+    token = on_vm(run, 'sudo grep ^OPENCLAW_GATEWAY_TOKEN= %s/.env' % PROJECT_DIR, name=name).stdout.strip().split('=', 1)[1]
+    config = on_vm(run, 'sudo sha256sum %s/openclaw.json' % STATE_DIR, name=name).stdout.split()[0]
+    marker = on_vm(run, 'sudo cat %s/workspace/e2e-disk-marker' % STATE_DIR, check=False, name=name).stdout
     devices = on_vm(run, 'sudo sh -c "cd %s && find devices identity credentials -type f 2>/dev/null | sort"' % STATE_DIR,
-                    check=False).stdout
+                    check=False, name=name).stdout
     return {'token': token, 'config': config, 'marker': marker, 'devices': devices}
 
 
@@ -158,7 +168,42 @@ def test_reboot_mounts_the_disk_before_the_gateway_starts(e2e):
 
 
 def test_destroy_can_delete_the_disk_too(e2e):
+    # the daily schedule provision.yml attached runs now: a crash-consistent snapshot of the live disk
+    taken = api(e2e, 'resource-policies/run', {'project': e2e.emu.project, 'region': 'us-central1',
+                                               'name': 'openclaw-state-daily'}, admin=True)['created']
+    assert len(taken) == 1, taken
+    for dummy in range(120):  # bounded: the copy of a 10 GB sparse image
+        if api(e2e, 'global/snapshots/' + taken[0])['status'] == 'READY':
+            break
+        time.sleep(1)
+    STATE['snapshot'] = taken[0]
     proc = e2e.playbook(ROOT / 'playbooks' / 'destroy.yml', '-e', 'openclaw_gcp_destroy_confirm=true',
                         '-e', 'openclaw_gcp_destroy_backup=false', '-e', 'openclaw_gcp_destroy_state_disk=true', '-e', ARGS)
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
     assert disk(e2e) is None
+
+
+def test_site_brings_the_gateway_back_on_a_new_vm_from_the_snapshot(e2e):
+    assert 'snapshot' in STATE and 'before' in STATE, 'the earlier steps did not pass'
+    args = json.dumps({'openclaw_gcp_gateways': [dict(GATEWAY, name=RESTORED)], 'openclaw_gcp_state_disk': True,
+                       'openclaw_gcp_state_disk_size_gb': 10, 'openclaw_gcp_restore_snapshot': STATE['snapshot']})
+    started = time.monotonic()
+    proc = e2e.playbook(ROOT / 'site.yml', '-e', args)
+    took = time.monotonic() - started
+    print('\nsite.yml from snapshot %s onto new VM %s: %.0f s' % (STATE['snapshot'], RESTORED, took))
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
+    made = disk(e2e, RESTORED + '-state')
+    assert made['sourceSnapshot'].endswith('/global/snapshots/' + STATE['snapshot']) and made['sizeGb'] == '10'
+    assert made['users'][0].endswith('/instances/' + RESTORED)
+    # the snapshot's filesystem, never formatted
+    assert task_outcome(proc.stdout, MKFS_TASK) == 'skipping'
+    assert snapshot(e2e, RESTORED) == STATE['before']
+    health = on_vm(e2e, 'curl -fsS --max-time 5 http://127.0.0.1:18789/healthz', name=RESTORED).stdout
+    assert json.loads(health) == {'ok': True, 'status': 'live'}
+    check = on_vm(e2e, 'cd %s && sudo docker compose exec -T openclaw-gateway openclaw gateway health '
+                       '--url ws://127.0.0.1:18789 --token %s' % (PROJECT_DIR, STATE['before']['token']), check=False,
+                  name=RESTORED)
+    assert check.returncode == 0, check.stdout + check.stderr
+    # a second run with the snapshot still named fails before any change: the disk exists now
+    again = e2e.playbook(ROOT / 'playbooks' / 'provision.yml', '-e', args)
+    assert again.returncode != 0 and 'already exists, so it cannot be created from snapshot' in again.stdout, again.stdout[-3000:]
