@@ -21,6 +21,7 @@ The tests run in file order and share one deployment (module-scoped fixture).
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
 import urllib.error
@@ -183,6 +184,8 @@ def test_destroy_can_delete_the_disk_too(e2e):
     assert disk(e2e) is None
 
 
+@pytest.mark.skipif(not os.environ.get('OPENCLAW_GCP_E2E_SNAPSHOT_RESTORE'),
+                    reason='one more gateway build (about 4-6 minutes); OPENCLAW_GCP_E2E_SNAPSHOT_RESTORE=1 runs it')
 def test_site_brings_the_gateway_back_on_a_new_vm_from_the_snapshot(e2e):
     assert 'snapshot' in STATE and 'before' in STATE, 'the earlier steps did not pass'
     args = json.dumps({'openclaw_gcp_gateways': [dict(GATEWAY, name=RESTORED)], 'openclaw_gcp_state_disk': True,
