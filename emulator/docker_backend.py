@@ -507,7 +507,7 @@ def _wait_ssh(address, timeout, what):
 def remove_all(state_dir):
     """Remove every container and volume made by the emulator of ``state_dir``."""
     import docker  # pylint: disable=import-outside-toplevel
-    client = docker.from_env(timeout=120)
+    client = docker.from_env(timeout=600)  # a VM's /var/lib/docker volume can take minutes to delete on a busy host
     try:
         label = "%s=%s" % (STATE_LABEL, state_id(state_dir))
         for container in client.containers.list(all=True, filters={"label": label}):
