@@ -425,6 +425,7 @@ class Iap:
                 if session.tcp in readable and not ended:
                     data = session.tcp.recv(MAX_DATA)
                     if not data:
+                        self._end(session)
                         _send_quietly(conn, close_frame(1000, ""))
                         ended = True
                         break
@@ -452,6 +453,7 @@ class Iap:
         """Apply the client's frames; True when the tunnel is over."""
         for opcode, payload in frames:
             if opcode == OP_CLOSE:
+                self._end(session)          # over before the client hears the close answered
                 _send_quietly(conn, ws_frame(OP_CLOSE, payload[:2]))
                 return True
             if opcode == OP_PING:
@@ -469,9 +471,11 @@ class Iap:
                     self.counts["bytes_from_client"] += len(data)
             elif tag == TAG_ACK and len(payload) >= 10:
                 with session.lock:
-                    if not session.confirm(struct.unpack("!Q", payload[2:10])[0]):
-                        _send_quietly(conn, close_frame(*BAD_REQUEST))
-                        return True
+                    confirmed = session.confirm(struct.unpack("!Q", payload[2:10])[0])
+                if not confirmed:
+                    self._end(session)
+                    _send_quietly(conn, close_frame(*BAD_REQUEST))
+                    return True
         if session.received > session.acked:
             conn.sendall(ack_frame(session.received))
             session.acked = session.received
