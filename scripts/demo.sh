@@ -83,7 +83,8 @@ export REQUESTS_CA_BUNDLE=$(read_info ca_file)
 export CLOUDSDK_CORE_CUSTOM_CA_CERTS_FILE=$(read_info ca_file)
 export CLOUDSDK_PROXY_TYPE=http CLOUDSDK_PROXY_ADDRESS=127.0.0.1 CLOUDSDK_PROXY_PORT=${proxy##*:}
 export CLOUDSDK_AUTH_ACCESS_TOKEN_FILE=$(read_info token_file)
-export CLOUDSDK_CORE_PROJECT=$project
+export CLOUDSDK_CORE_PROJECT=$project CLOUDSDK_CORE_DISABLE_PROMPTS=1
+export CLOUDSDK_CONFIG=$state_abs/gcloud
 export GCP_AUTH_KIND=serviceaccount
 export GCP_SERVICE_ACCOUNT_FILE=$(read_info google_key_file)
 export GCP_PROJECT=$project
@@ -100,8 +101,10 @@ ansible-playbook site.yml -e "openclaw_gcp_ssh_key_file=$OPENCLAW_GCP_SSH_KEY_FI
 
 cat <<EOF
 
-The demo gateway runs in the emulator's VM. Open the SSH tunnel printed above (Tunnel: ...),
-then browse http://127.0.0.1:18789/ and paste the token from the VM's .env.
+The demo gateway runs in the emulator's VM, which has no external address (private mode): SSH
+and the Control UI tunnel go through Identity-Aware Proxy (gcloud compute start-iap-tunnel).
+Open the tunnel printed above ("Open the tunnel:") in a shell that sourced the two files below, then
+browse http://127.0.0.1:18789/ and paste the token from the VM's .env.
 To run playbooks or ansible-inventory by hand:  source scripts/env.sh && source $state/env.sh
 Clean up:  make demo-clean
 EOF

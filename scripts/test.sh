@@ -53,7 +53,7 @@ run_suite() {
     molecule)    molecule test -s default ;;
     memory)      molecule test -s memory ;;
     drills)      run_pytest tests/drills -q ;;
-    e2e)         run_pytest tests/e2e -q ;;
+    e2e)         run_pytest tests/e2e -q --durations=12 ;;
     ee)          run_pytest tests/ee -q ;;
     *) echo "unknown suite: $1"; false ;;
   esac

@@ -29,9 +29,12 @@ def docker_images():
 
 
 @pytest.fixture(scope='module')
-def e2e(tmp_path_factory, docker_images):
+def e2e(request, tmp_path_factory, docker_images):
     """A docker-backed emulator, an operator key directory and a log directory for this module.
 
+    The playbooks run in the product's default, private mode (no external IP, SSH through IAP),
+    unless the module sets PUBLIC_IP = True (a drill about something else, in public mode: the
+    IAP relay moves the gateway image about a minute slower per VM).
     The emulator is stopped by PID and its containers removed when the module ends.
     """
     base = tmp_path_factory.mktemp('e2e')
@@ -41,6 +44,7 @@ def e2e(tmp_path_factory, docker_images):
     # As a new Google project: the Compute API starts disabled (site.yml enables it and waits out
     # its propagation), and the modules reach Google's own hosts through an HTTPS proxy.
     with Emulator(str(base / 'emulator'), backend='docker', https_proxy_port=0, enabled_services=()) as emu:
-        run = Run(emu, key_dir / 'openclaw_gcp_ed25519', logs)
+        run = Run(emu, key_dir / 'openclaw_gcp_ed25519', logs,
+                  public_ip=getattr(request.module, 'PUBLIC_IP', False))
         yield run
         print('\ne2e logs: %s' % logs)

@@ -24,11 +24,14 @@ REQUIRED_IMAGES = ('openclaw-gcp/vm:debian-12', 'openclaw-gcp/node:24-bookworm-s
 class Run:
     """An ansible-playbook / ansible-inventory run against the e2e emulator."""
 
-    def __init__(self, emu, key_file, log_dir):
+    def __init__(self, emu, key_file, log_dir, public_ip=False):
         self.emu = emu
         self.key_file = key_file
         self.log_dir = log_dir
         self.count = 0
+        # False: the product's default, VMs without an external IP reached through IAP. True:
+        # public mode (openclaw_gcp_public_ip=true), for drills about something else.
+        self.public_ip = public_ip
 
     @property
     def known_hosts_file(self):
@@ -36,16 +39,25 @@ class Run:
         return self.key_file.parent / 'known_hosts'
 
     def env(self):
+        """The modules' and gcloud's environment, as an operator behind a TLS-inspecting proxy
+        has it: Google's own hosts (compute, oauth2, tunnel.cloudproxy.app for IAP) through the
+        HTTPS proxy, its CA in core/custom_ca_certs_file, the service account key as gcloud's
+        credential. Nothing in it names the emulator's address."""
         env = dict(os.environ)
         env.update(self.emu.client_env('proxy'))
+        env.update({'CLOUDSDK_CONFIG': str(self.log_dir.parent / 'gcloud'),
+                    'CLOUDSDK_CORE_CUSTOM_CA_CERTS_FILE': self.emu.info['ca_file'],
+                    'CLOUDSDK_AUTH_CREDENTIAL_FILE_OVERRIDE': self.emu.google_key_file,
+                    'CLOUDSDK_CORE_DISABLE_PROMPTS': '1'})
         env['ANSIBLE_FORCE_COLOR'] = '0'
         env['OPENCLAW_GCP_KNOWN_HOSTS_FILE'] = str(self.known_hosts_file)
         return env
 
     def playbook(self, playbook, *args, timeout=1500):
         self.count += 1
+        mode = ['-e', '{"openclaw_gcp_public_ip": true}'] if self.public_ip else []
         cmd = ['ansible-playbook', '-i', str(INVENTORY), str(playbook),
-               '-e', 'openclaw_gcp_ssh_key_file=%s' % self.key_file, *args]
+               '-e', 'openclaw_gcp_ssh_key_file=%s' % self.key_file, *mode, *args]
         started = time.monotonic()
         proc = subprocess.run(cmd, cwd=ROOT, env=self.env(), capture_output=True, text=True, timeout=timeout,
                               check=False)
@@ -60,6 +72,18 @@ class Run:
                               capture_output=True, text=True, timeout=120, check=False)
         assert proc.returncode == 0, proc.stderr
         return plain(json.loads(proc.stdout))
+
+    def ssh(self, name, command, **kwargs):
+        """Run a command on gateway ``name`` as the inventory reaches it: its loopback address
+        (public mode) or, for a VM without an external address, through IAP (the real gcloud
+        start-iap-tunnel as ssh's ProxyCommand)."""
+        hostvars = self.inventory()['_meta']['hostvars'][name]
+        address = hostvars.get('ansible_host', name)
+        if address.startswith('127.'):
+            return ssh(address, self.key_file, command, **kwargs)
+        proxy = ('gcloud compute start-iap-tunnel %s 22 --listen-on-stdin --project=%s --zone=%s --verbosity=warning'
+                 % (name, hostvars['gce_project'], hostvars['gce_zone']))
+        return ssh(name, self.key_file, command, proxy=proxy, env=self.env(), **kwargs)
 
 
 def plain(value):
@@ -81,11 +105,13 @@ def recap(stdout):
     return out
 
 
-def ssh(address, key_file, command, user='openclaw', timeout=120, check=True, stdin=None):
-    """Run a command on a VM (loopback address only) with the operator key."""
-    assert address.startswith('127.'), 'refusing to SSH to a non-loopback address %s' % address
-    proc = subprocess.run(['ssh', '-i', str(key_file), *SSH_OPTIONS, '%s@%s' % (user, address), command],
-                          input=stdin, capture_output=True, text=True, timeout=timeout, check=False)
+def ssh(address, key_file, command, user='openclaw', timeout=120, check=True, stdin=None, proxy=None, env=None):
+    """Run a command on a VM with the operator key: a loopback address, or any name through
+    ``proxy`` (an IAP tunnel command), never a non-loopback address."""
+    assert proxy or address.startswith('127.'), 'refusing to SSH to a non-loopback address %s' % address
+    options = SSH_OPTIONS + (['-o', 'ProxyCommand=' + proxy] if proxy else [])
+    proc = subprocess.run(['ssh', '-i', str(key_file), *options, '%s@%s' % (user, address), command],
+                          input=stdin, capture_output=True, text=True, timeout=timeout, check=False, env=env)
     if check:
         assert proc.returncode == 0, 'ssh %s %r failed: %s' % (address, command, proc.stderr)
     return proc

@@ -3,7 +3,8 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The operator's last mile, as a person takes it: the Control UI in a real browser.
 
-site.yml deploys one gateway on an emulated VM and prints the SSH tunnel. The test runs that
+site.yml deploys one gateway on an emulated VM in the default, private mode and prints the
+SSH tunnel, which goes through IAP (gcloud compute start-iap-tunnel). The test runs that
 tunnel (on the guide's local port 18789 when it is free, else on a free port whose origin
 site.yml then allows) and drives Debian's headless Chromium through Selenium to
 http://127.0.0.1:PORT/, with no proxy and no host name but the loopback ones resolvable, so the
@@ -29,6 +30,7 @@ import contextlib
 import json
 import os
 import re
+import shlex
 import shutil
 import socket
 import subprocess
@@ -38,7 +40,7 @@ from pathlib import Path
 
 import pytest
 
-from e2e_helpers import ROOT, free_port, recap, ssh
+from e2e_helpers import ROOT, free_port, recap
 
 pytestmark = pytest.mark.e2e
 
@@ -106,14 +108,15 @@ def ui_port():
 
 
 @pytest.fixture(scope='module')
-def tunnel():
+def tunnel(e2e):
     """The tunnel command site.yml printed, run without a remote shell: http://127.0.0.1:PORT/."""
     command = STATE.get('tunnel')
     assert command, 'site.yml printed no tunnel command (the deploy test failed)'
     port = STATE['port']
-    argv = command.replace('-L 18789:', '-L %d:' % port).split()
+    argv = shlex.split(command.replace('-L 18789:', '-L %d:' % port))
     argv[1:1] = ['-N', '-o', 'ExitOnForwardFailure=yes', '-o', 'BatchMode=yes']
-    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env=e2e.env())
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and proc.poll() is None:
@@ -208,8 +211,7 @@ def log_in(drv, secret):
 
 
 def token_of(run):
-    address = run.inventory()['_meta']['hostvars'][GATEWAY['name']]['ansible_host']
-    out = ssh(address, run.key_file, 'sudo grep ^OPENCLAW_GATEWAY_TOKEN= %s' % ENV_FILE).stdout
+    out = run.ssh(GATEWAY['name'], 'sudo grep ^OPENCLAW_GATEWAY_TOKEN= %s' % ENV_FILE).stdout
     token = out.strip().split('=', 1)[1]
     assert re.fullmatch(r'[0-9a-f]{64}', token), 'the gateway token is not 64 hex digits'
     return token
@@ -226,7 +228,7 @@ def test_site_deploys_a_gateway_and_prints_its_tunnel(e2e):
         proc = e2e.playbook(ROOT / 'site.yml', *args)
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
     assert recap(proc.stdout)[GATEWAY['name']]['failed'] == 0
-    tunnels = re.findall(r'^\s*(ssh -i \S+ .*-L 18789:127\.0\.0\.1:18789 openclaw@127\.\d+\.\d+\.\d+)\s*$',
+    tunnels = re.findall(r'^\s*(ssh -i \S+ .*start-iap-tunnel .*-L 18789:127\.0\.0\.1:18789 openclaw@\S+)\s*$',
                          proc.stdout, re.M)
     assert len(tunnels) == 1, proc.stdout[-4000:]
     STATE['tunnel'] = tunnels[0]
@@ -286,14 +288,13 @@ def test_with_local_auto_approval_off_devices_yml_approves_the_browser(e2e, tunn
     """An operator who wants every browser approved by hand (gateway.nodes.pairing.autoApproveLocal:
     false in ~/.openclaw/openclaw.json): a new browser sees a pairing request, devices.yml approves
     the request id the page shows, and the same page connects on its own."""
-    address = e2e.inventory()['_meta']['hostvars'][GATEWAY['name']]['ansible_host']
     with timed('auto-approval off + gateway restart'):
-        ssh(address, e2e.key_file,
-            "sudo sed -i 's/^  gateway: {$/  gateway: {\\n    nodes: { pairing: { autoApproveLocal: false } },/' "
-            "%s && sudo grep -q autoApproveLocal %s && cd /home/openclaw/openclaw && "
-            "sudo docker compose restart openclaw-gateway" % (CONFIG_FILE, CONFIG_FILE), timeout=180)
-        ssh(address, e2e.key_file, 'for i in $(seq 1 90); do curl -fsS --max-time 3 http://127.0.0.1:18789/healthz '
-            '>/dev/null && exit 0; sleep 2; done; exit 1', timeout=240)
+        e2e.ssh(GATEWAY['name'],
+                "sudo sed -i 's/^  gateway: {$/  gateway: {\\n    nodes: { pairing: { autoApproveLocal: false } },/' "
+                "%s && sudo grep -q autoApproveLocal %s && cd /home/openclaw/openclaw && "
+                "sudo docker compose restart openclaw-gateway" % (CONFIG_FILE, CONFIG_FILE), timeout=180)
+        e2e.ssh(GATEWAY['name'], 'for i in $(seq 1 90); do curl -fsS --max-time 3 http://127.0.0.1:18789/healthz '
+                '>/dev/null && exit 0; sleep 2; done; exit 1', timeout=240)
     url = tunnel
     drv = browsers()
     with timed('right token to pairing request'):

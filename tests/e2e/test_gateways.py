@@ -3,6 +3,11 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The whole guide, end to end, for two gateways on the emulator's container-backed VMs.
 
+In the product's default, private mode: the VMs have no external address, egress through Cloud
+NAT, port 22 is open to IAP's range only, and every SSH connection (Ansible's, the printed
+Control UI tunnel's, this test's) goes through the real `gcloud compute start-iap-tunnel` and
+the emulator's IAP relay, which counts the sessions.
+
 site.yml provisions two VMs in two zones and configures both in parallel (Docker, ~/.openclaw,
 a real OpenClaw gateway built in each VM's Docker), a second run changes nothing and sends no
 write call, a run in check and diff mode predicts no change either, the printed
@@ -20,6 +25,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 import subprocess
 import tarfile
 import time
@@ -27,7 +33,7 @@ import urllib.request
 
 import pytest
 
-from e2e_helpers import ROOT, free_port, recap, ssh
+from e2e_helpers import ROOT, free_port, recap
 
 pytestmark = pytest.mark.e2e
 
@@ -42,19 +48,25 @@ NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 STATE = {}
 
 
-def address(run, name):
-    return run.inventory()['_meta']['hostvars'][name]['ansible_host']
+def iap_sessions(emu):
+    return json.loads(NO_PROXY.open(emu.endpoint + '/_emulator/iap', timeout=10).read())['sessions']
+
+
+def api_get(emu, path):
+    request = urllib.request.Request('%s/compute/v1/projects/%s/%s' % (emu.endpoint, emu.project, path),
+                                     headers={'Authorization': 'Bearer ' + emu.token})
+    return json.loads(NO_PROXY.open(request, timeout=10).read())
 
 
 def token_of(run, name):
-    out = ssh(address(run, name), run.key_file, 'sudo grep ^OPENCLAW_GATEWAY_TOKEN= %s' % ENV_FILE).stdout
+    out = run.ssh(name, 'sudo grep ^OPENCLAW_GATEWAY_TOKEN= %s' % ENV_FILE).stdout
     token = out.strip().split('=', 1)[1]
     assert re.fullmatch(r'[0-9a-f]{64}', token), 'the gateway token is not 64 hex digits'
     return token
 
 
 def healthz_on_vm(run, name):
-    return ssh(address(run, name), run.key_file, 'curl -fsS --max-time 5 http://127.0.0.1:18789/healthz').stdout
+    return run.ssh(name, 'curl -fsS --max-time 5 http://127.0.0.1:18789/healthz').stdout
 
 
 def container_memory(name, zone, project='openclaw-demo'):
@@ -73,14 +85,28 @@ def test_site_deploys_two_gateways(e2e):
     assert all(c['failed'] == 0 and c['unreachable'] == 0 for c in summary.values())
     STATE['site_stdout'] = proc.stdout
 
-    # one tunnel command per gateway, plain ssh for the emulator, with the operator key
-    tunnels = re.findall(r'^\s*(ssh -i \S+ .*-L 18789:127\.0\.0\.1:18789 openclaw@(127\.\d+\.\d+\.\d+))\s*$',
-                         proc.stdout, re.M)
+    # private: no external address, SSH open to IAP's range only, egress through Cloud NAT, and
+    # Ansible's connections went through IAP
+    assert iap_sessions(e2e.emu) > 0, 'no SSH session went through IAP'
+    for gateway in GATEWAYS:
+        instance = api_get(e2e.emu, 'zones/%s/instances/%s' % (gateway['zone'], gateway['name']))
+        assert not instance['networkInterfaces'][0].get('accessConfigs'), instance['networkInterfaces']
+    firewalls = api_get(e2e.emu, 'global/firewalls').get('items', [])
+    assert [f['sourceRanges'] for f in firewalls if f['name'] == 'openclaw-allow-ssh'] == [['35.235.240.0/20']]
+    # none of ours admits everyone (the default network's own default-allow-* rules are Google's)
+    assert not [f['name'] for f in firewalls if f['name'].startswith('openclaw-') and '0.0.0.0/0' in f['sourceRanges']]
+    for region in ('us-central1', 'europe-west1'):
+        router = api_get(e2e.emu, 'regions/%s/routers/openclaw-router-default' % region)
+        assert [n['name'] for n in router.get('nats', [])] == ['openclaw-nat-default']
+
+    # one tunnel command per gateway, ssh through IAP (gcloud start-iap-tunnel as the
+    # ProxyCommand) with the operator key and the VMs' host keys
+    tunnels = re.findall(r'^\s*(ssh -i \S+ .*-L 18789:127\.0\.0\.1:18789 openclaw@(\S+))\s*$', proc.stdout, re.M)
     assert len(tunnels) == 2, proc.stdout[-4000:]
-    inventory = e2e.inventory()
-    assert sorted(ip for dummy, ip in tunnels) == sorted(
-        inventory['_meta']['hostvars'][g['name']]['ansible_host'] for g in GATEWAYS)
-    assert all(cmd.startswith('ssh -i %s ' % e2e.key_file) for cmd, dummy in tunnels)
+    for (cmd, dummy), gateway in zip(sorted(tunnels, key=lambda t: 'e2e-gw-b' in t[0]), GATEWAYS):
+        assert cmd.startswith('ssh -i %s ' % e2e.key_file), cmd
+        assert 'start-iap-tunnel %s 22 ' % gateway['name'] in cmd, cmd
+        assert 'StrictHostKeyChecking=yes' in cmd, cmd
     STATE['tunnel'] = tunnels[0]
     assert proc.stdout.count('The token is OPENCLAW_GATEWAY_TOKEN in %s on the VM' % ENV_FILE) == 2
 
@@ -91,7 +117,7 @@ def test_site_deploys_two_gateways(e2e):
     assert token_of(e2e, 'e2e-gw-a') != token_of(e2e, 'e2e-gw-b')
 
     # the login user is not in the root-equivalent docker group (the playbooks use become)
-    groups = ssh(address(e2e, 'e2e-gw-a'), e2e.key_file, 'id -nG').stdout.split()
+    groups = e2e.ssh('e2e-gw-a', 'id -nG').stdout.split()
     assert 'docker' not in groups, groups
 
 
@@ -132,16 +158,18 @@ def test_inventory_groups_by_zone_and_status(e2e):
         assert hostvars['gce_zone'] == gateway['zone']
         assert hostvars['gce_machine_type'] == 'e2-small'
         assert hostvars['gce_labels']['managed-by'] == 'openclaw-gcp'
-        assert hostvars['ansible_host'].startswith('127.')
+        assert not hostvars.get('gce_external_ip'), hostvars   # private: reached through IAP
 
 
 def test_printed_tunnel_reaches_healthz_and_control_ui(e2e):
     """Run the printed command (on a free local port, without a remote shell)."""
     command, dummy = STATE['tunnel']
+    STATE['iap_before_tunnel'] = iap_sessions(e2e.emu)
     port = free_port()
-    argv = command.replace('-L 18789:', '-L %d:' % port).split()
+    argv = shlex.split(command.replace('-L 18789:', '-L %d:' % port))
     argv[1:1] = ['-N', '-o', 'ExitOnForwardFailure=yes', '-o', 'BatchMode=yes']
-    tunnel = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    tunnel = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              env=e2e.env())
     try:
         body = None
         deadline = time.monotonic() + 60
@@ -152,6 +180,7 @@ def test_printed_tunnel_reaches_healthz_and_control_ui(e2e):
             except OSError:
                 time.sleep(1)
         assert body is not None, 'no answer through the tunnel: %s' % (tunnel.stderr.read() if tunnel.poll() is not None else '')
+        assert iap_sessions(e2e.emu) > STATE['iap_before_tunnel'], 'the tunnel did not go through IAP'
         assert json.loads(body) == {'ok': True, 'status': 'live'}
         page = NO_PROXY.open('http://127.0.0.1:%d/' % port, timeout=10)
         assert page.status == 200
@@ -172,8 +201,8 @@ def test_resize_one_gateway_while_running(e2e):
     name, zone = 'e2e-gw-a', 'us-central1-a'
     token_before = token_of(e2e, name)
     marker = 'kept-across-resize-%d' % time.time()
-    ssh(address(e2e, name), e2e.key_file,
-        'echo %s | sudo tee %s/e2e-marker >/dev/null && sudo chown 1000:1000 %s/e2e-marker' % (marker, WORKSPACE, WORKSPACE))
+    e2e.ssh(name, 'echo %s | sudo tee %s/e2e-marker >/dev/null && sudo chown 1000:1000 %s/e2e-marker'
+            % (marker, WORKSPACE, WORKSPACE))
     assert container_memory(name, zone) == 2 * 1024 ** 3
 
     proc = e2e.playbook(ROOT / 'playbooks' / 'resize.yml', '-l', name, '-e', 'openclaw_gcp_machine_type=e2-medium',
@@ -192,7 +221,7 @@ def test_resize_one_gateway_while_running(e2e):
     for gateway in GATEWAYS:
         assert json.loads(healthz_on_vm(e2e, gateway['name'])) == {'ok': True, 'status': 'live'}
     assert token_of(e2e, name) == token_before
-    assert ssh(address(e2e, name), e2e.key_file, 'sudo cat %s/e2e-marker' % WORKSPACE).stdout.strip() == marker
+    assert e2e.ssh(name, 'sudo cat %s/e2e-marker' % WORKSPACE).stdout.strip() == marker
 
     # a second resize to the same type leaves the VM alone
     proc = e2e.playbook(ROOT / 'playbooks' / 'resize.yml', '-l', name, '-e', 'openclaw_gcp_machine_type=e2-medium',
@@ -208,8 +237,7 @@ def test_update_bakes_a_new_binary_one_vm_at_a_time(e2e):
     tokens = dict((name, token_of(e2e, name)) for name in names)
     fixture = (ROOT / 'tests' / 'fixtures' / 'binaries' / 'fixture-gamma').read_text()
     for name in names:
-        ssh(address(e2e, name), e2e.key_file, 'sudo mkdir -p /srv/e2e && sudo tee /srv/e2e/fixture-gamma >/dev/null',
-            stdin=fixture)
+        e2e.ssh(name, 'sudo mkdir -p /srv/e2e && sudo tee /srv/e2e/fixture-gamma >/dev/null', stdin=fixture)
     binaries = json.dumps({'gateway_binaries': [{
         'name': 'fixture-gamma', 'url': 'file:///srv/e2e/fixture-gamma',
         'sha256': '73c22180f18332b48d6fdea53672a5943d62ac20297f65759d075e1172e1cc8c'}]})
@@ -220,8 +248,8 @@ def test_update_bakes_a_new_binary_one_vm_at_a_time(e2e):
     assert all(summary[name]['changed'] > 0 for name in names)
     assert proc.stdout.count('PLAY [Update the gateways]') == 2           # serial: one VM per batch
     for name in names:
-        which = ssh(address(e2e, name), e2e.key_file,
-                    'cd /home/openclaw/openclaw && sudo docker compose exec -T openclaw-gateway which fixture-gamma')
+        which = e2e.ssh(name, 'cd /home/openclaw/openclaw && sudo docker compose exec -T openclaw-gateway '
+                              'which fixture-gamma')
         assert which.stdout.strip() == '/usr/local/bin/fixture-gamma'
         assert token_of(e2e, name) == tokens[name]
         assert json.loads(healthz_on_vm(e2e, name)) == {'ok': True, 'status': 'live'}

@@ -23,6 +23,9 @@ import pytest
 from e2e_helpers import ROOT, recap, ssh
 
 pytestmark = pytest.mark.e2e
+# Public mode: this drill is about something else; test_gateways and test_browser run the
+# default, private mode through IAP.
+PUBLIC_IP = True
 
 GATEWAY = {'name': 'e2e-oslogin', 'zone': 'us-central1-a'}
 ARGS = ['-e', json.dumps({'openclaw_gcp_gateways': [GATEWAY], 'openclaw_gcp_os_login': True})]

@@ -33,6 +33,9 @@ import pytest
 from e2e_helpers import ROOT, recap, ssh
 
 pytestmark = pytest.mark.e2e
+# Public mode: this drill is about something else; test_gateways and test_browser run the
+# default, private mode through IAP.
+PUBLIC_IP = True
 
 OLD = {'name': 'e2e-rs-old', 'zone': 'us-central1-a'}
 NEW = {'name': 'e2e-rs-new', 'zone': 'us-central1-a'}

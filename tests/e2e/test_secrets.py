@@ -24,6 +24,9 @@ import pytest
 from e2e_helpers import ROOT, recap, ssh
 
 pytestmark = pytest.mark.e2e
+# Public mode: this drill is about something else; test_gateways and test_browser run the
+# default, private mode through IAP.
+PUBLIC_IP = True
 
 GATEWAY = {'name': 'e2e-secrets-gw', 'zone': 'us-central1-a'}
 GATEWAYS_ARG = json.dumps({'openclaw_gcp_gateways': [GATEWAY]})

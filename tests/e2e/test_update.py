@@ -33,6 +33,9 @@ import pytest
 from e2e_helpers import ROOT, recap, ssh
 
 pytestmark = pytest.mark.e2e
+# Public mode: this drill is about something else; test_gateways and test_browser run the
+# default, private mode through IAP.
+PUBLIC_IP = True
 
 NAMES = ['upg-gw-1', 'upg-gw-2', 'upg-gw-3']
 GATEWAYS_ARG = json.dumps({'openclaw_gcp_gateways': [{'name': n, 'zone': 'us-central1-a'} for n in NAMES]})

@@ -91,6 +91,8 @@ def private_data_dir(emu, base):
     (pdd / 'env' / 'extravars').write_text(json.dumps({
         'openclaw_gcp_gateways': [GATEWAY],
         'openclaw_gcp_ssh_key_file': '/runner/ssh/openclaw_gcp_ed25519',
+        # Public mode: the EE carries no gcloud, which the default (IAP) needs (docs/AWX.md).
+        'openclaw_gcp_public_ip': True,
     }))
     subprocess.run(['chown', '-R', '%d:0' % EE_UID, str(pdd)], check=True)
     return pdd

@@ -141,12 +141,13 @@ def _get(emu, path):
     return answer.json()
 
 
-def test_provision_private_mode(tmp_path):
+def test_provision_private_mode_is_the_default(tmp_path):
     gateways = [{'name': 'gw-private-a', 'zone': 'us-central1-a'}, {'name': 'gw-private-b', 'zone': 'europe-west1-b'}]
     with Emulator(tmp_path / 'emulator', backend='memory', propagation_delay=0) as emu:
         work = tmp_path / 'work'
         work.mkdir()
-        stats = _provision(emu, str(work), {'openclaw_gcp_public_ip': False, 'openclaw_gcp_gateways': gateways,
+        # no openclaw_gcp_public_ip: private mode is the default
+        stats = _provision(emu, str(work), {'openclaw_gcp_gateways': gateways,
                                             # ignored in private mode: SSH comes from IAP only
                                             'openclaw_gcp_ssh_source_ranges': ['0.0.0.0/0']})
         assert stats['failures'] == 0 and stats['changed'] > 0
@@ -189,7 +190,8 @@ def test_provision_public_mode_is_unchanged(tmp_path):
     with Emulator(tmp_path / 'emulator', backend='memory', propagation_delay=0) as emu:
         work = tmp_path / 'work'
         work.mkdir()
-        stats = _provision(emu, str(work), {'openclaw_gcp_gateways': gateways, 'openclaw_gcp_ssh_source_ranges': ['203.0.113.0/24']})
+        stats = _provision(emu, str(work), {'openclaw_gcp_gateways': gateways, 'openclaw_gcp_public_ip': True,
+                                            'openclaw_gcp_ssh_source_ranges': ['203.0.113.0/24']})
         assert stats['failures'] == 0
         # public mode never touches routers
         assert not [e for e in emu.requests() if '/routers' in e['path']]
