@@ -292,7 +292,10 @@ def run():
         env.update(common.client_env(emu))
         extra = {'openclaw_gcp_project': common.PROJECT,
                  'openclaw_gcp_gateways': [{'name': GATEWAY, 'zone': ZONE}],
-                 'openclaw_gcp_ssh_key_file': os.path.join(work, 'ssh', 'id_ed25519')}
+                 'openclaw_gcp_ssh_key_file': os.path.join(work, 'ssh', 'id_ed25519'),
+                 # public mode, as the earlier figures (the bench's emulator client speaks
+                 # endpoint overrides, not the proxy gcloud's IAP tunnel needs)
+                 'openclaw_gcp_public_ip': True}
         extra_file = os.path.join(work, 'extra.json')
         with open(extra_file, 'w') as f:
             json.dump(extra, f)
