@@ -101,10 +101,10 @@ ansible-playbook site.yml -e "openclaw_gcp_ssh_key_file=$OPENCLAW_GCP_SSH_KEY_FI
 
 cat <<EOF
 
-The demo gateway runs in the emulator's VM, which has no external address (private mode): SSH
-and the Control UI tunnel go through Identity-Aware Proxy (gcloud compute start-iap-tunnel).
-Open the tunnel printed above ("Open the tunnel:") in a shell that sourced the two files below, then
-browse http://127.0.0.1:18789/ and paste the token from the VM's .env.
+The demo gateway runs in the emulator's VM, which has no external address (private mode):
+SSH and the Control UI tunnel go through Identity-Aware Proxy (gcloud start-iap-tunnel).
+Open the tunnel printed above ("Open the tunnel:") in a shell that sourced the two files
+below, then browse http://127.0.0.1:18789/ and paste the token from the VM's .env.
 To run playbooks or ansible-inventory by hand:  source scripts/env.sh && source $state/env.sh
 Clean up:  make demo-clean
 EOF
