@@ -182,6 +182,10 @@ class Emulator:
     def stats(self):
         return self._admin("GET", "stats")
 
+    def iap_stats(self):
+        """The IAP relay's counters: sessions, reconnects, refusals, bytes, active tunnels."""
+        return self._admin("GET", "iap")
+
     def reset_stats(self):
         return self._admin("POST", "reset", {})
 
@@ -234,15 +238,27 @@ class Emulator:
             raise ValueError("via must be 'overrides' or 'proxy', not %r" % (via,))
         return env
 
-    def gcloud_env(self, config_dir):
-        """Variables that point the real ``gcloud`` CLI at the emulator (offline)."""
-        return {
+    def gcloud_env(self, config_dir, via="overrides"):
+        """Variables that point the real ``gcloud`` CLI at the emulator (offline).
+
+        ``overrides``: gcloud's endpoint variables and the emulator's token file. ``proxy``: none
+        of that, as an operator behind a TLS-inspecting proxy has it: Google's own hosts (IAP's
+        tunnel.cloudproxy.app too) through ``HTTPS_PROXY`` (from ``client_env("proxy")``), the
+        proxy's CA in core/custom_ca_certs_file, the service account key as the credential."""
+        env = {
             "CLOUDSDK_CONFIG": str(config_dir),
-            "CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE": self.endpoint + "/compute/v1/",
-            "CLOUDSDK_API_ENDPOINT_OVERRIDES_OSLOGIN": self.endpoint + "/oslogin/",
-            "CLOUDSDK_AUTH_ACCESS_TOKEN_FILE": self.token_file,
             "CLOUDSDK_CORE_PROJECT": self.project,
             "CLOUDSDK_CORE_DISABLE_PROMPTS": "1",
             "CLOUDSDK_COMPONENT_MANAGER_DISABLE_UPDATE_CHECK": "true",
             "CLOUDSDK_CORE_DISABLE_USAGE_REPORTING": "true",
         }
+        if via == "overrides":
+            env.update({"CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE": self.endpoint + "/compute/v1/",
+                        "CLOUDSDK_API_ENDPOINT_OVERRIDES_OSLOGIN": self.endpoint + "/oslogin/",
+                        "CLOUDSDK_AUTH_ACCESS_TOKEN_FILE": self.token_file})
+        elif via == "proxy":
+            env.update({"CLOUDSDK_CORE_CUSTOM_CA_CERTS_FILE": self.info["ca_file"],
+                        "CLOUDSDK_AUTH_CREDENTIAL_FILE_OVERRIDE": self.google_key_file})
+        else:
+            raise ValueError("via must be 'overrides' or 'proxy', not %r" % (via,))
+        return env

@@ -12,12 +12,14 @@ import shlex
 import socket
 import subprocess
 import time
+import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 INVENTORY = ROOT / 'inventory' / 'emulator.compute.yml'
 SSH_OPTIONS = ['-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR',
                '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=10']
+NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 REQUIRED_IMAGES = ('openclaw-gcp/vm:debian-12', 'openclaw-gcp/node:24-bookworm-slim')
 
 
@@ -45,10 +47,7 @@ class Run:
         credential. Nothing in it names the emulator's address."""
         env = dict(os.environ)
         env.update(self.emu.client_env('proxy'))
-        env.update({'CLOUDSDK_CONFIG': str(self.log_dir.parent / 'gcloud'),
-                    'CLOUDSDK_CORE_CUSTOM_CA_CERTS_FILE': self.emu.info['ca_file'],
-                    'CLOUDSDK_AUTH_CREDENTIAL_FILE_OVERRIDE': self.emu.google_key_file,
-                    'CLOUDSDK_CORE_DISABLE_PROMPTS': '1'})
+        env.update(self.emu.gcloud_env(self.log_dir.parent / 'gcloud', via='proxy'))
         env['ANSIBLE_FORCE_COLOR'] = '0'
         env['OPENCLAW_GCP_KNOWN_HOSTS_FILE'] = str(self.known_hosts_file)
         return env
@@ -84,6 +83,12 @@ class Run:
         proxy = ('gcloud compute start-iap-tunnel %s 22 --listen-on-stdin --project=%s --zone=%s --verbosity=warning'
                  % (name, hostvars['gce_project'], hostvars['gce_zone']))
         return ssh(name, self.key_file, command, proxy=proxy, env=self.env(), **kwargs)
+
+
+def api(emu, path):
+    """GET ``path`` (below the emulator's root, e.g. compute/v1/projects/P/...) as the operator."""
+    request = urllib.request.Request('%s/%s' % (emu.endpoint, path), headers={'Authorization': 'Bearer ' + emu.token})
+    return json.loads(NO_PROXY.open(request, timeout=10).read())
 
 
 def plain(value):

@@ -29,11 +29,10 @@ import shlex
 import subprocess
 import tarfile
 import time
-import urllib.request
 
 import pytest
 
-from e2e_helpers import ROOT, free_port, recap
+from e2e_helpers import NO_PROXY, ROOT, api, free_port, recap
 
 pytestmark = pytest.mark.e2e
 
@@ -44,18 +43,11 @@ GATEWAYS = [
 GATEWAYS_ARG = json.dumps({'openclaw_gcp_gateways': GATEWAYS})
 ENV_FILE = '/home/openclaw/openclaw/.env'
 WORKSPACE = '/home/openclaw/.openclaw/workspace'
-NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 STATE = {}
 
 
-def iap_sessions(emu):
-    return json.loads(NO_PROXY.open(emu.endpoint + '/_emulator/iap', timeout=10).read())['sessions']
-
-
-def api_get(emu, path):
-    request = urllib.request.Request('%s/compute/v1/projects/%s/%s' % (emu.endpoint, emu.project, path),
-                                     headers={'Authorization': 'Bearer ' + emu.token})
-    return json.loads(NO_PROXY.open(request, timeout=10).read())
+def compute(emu, path):
+    return api(emu, 'compute/v1/projects/%s/%s' % (emu.project, path))
 
 
 def token_of(run, name):
@@ -87,25 +79,25 @@ def test_site_deploys_two_gateways(e2e):
 
     # private: no external address, SSH open to IAP's range only, egress through Cloud NAT, and
     # Ansible's connections went through IAP
-    assert iap_sessions(e2e.emu) > 0, 'no SSH session went through IAP'
+    assert e2e.emu.iap_stats()['sessions'] > 0, 'no SSH session went through IAP'
     for gateway in GATEWAYS:
-        instance = api_get(e2e.emu, 'zones/%s/instances/%s' % (gateway['zone'], gateway['name']))
+        instance = compute(e2e.emu, 'zones/%s/instances/%s' % (gateway['zone'], gateway['name']))
         assert not instance['networkInterfaces'][0].get('accessConfigs'), instance['networkInterfaces']
-    firewalls = api_get(e2e.emu, 'global/firewalls').get('items', [])
+    firewalls = compute(e2e.emu, 'global/firewalls').get('items', [])
     assert [f['sourceRanges'] for f in firewalls if f['name'] == 'openclaw-allow-ssh'] == [['35.235.240.0/20']]
     # none of ours admits everyone (the default network's own default-allow-* rules are Google's)
     assert not [f['name'] for f in firewalls if f['name'].startswith('openclaw-') and '0.0.0.0/0' in f['sourceRanges']]
     for region in ('us-central1', 'europe-west1'):
-        router = api_get(e2e.emu, 'regions/%s/routers/openclaw-router-default' % region)
+        router = compute(e2e.emu, 'regions/%s/routers/openclaw-router-default' % region)
         assert [n['name'] for n in router.get('nats', [])] == ['openclaw-nat-default']
 
     # one tunnel command per gateway, ssh through IAP (gcloud start-iap-tunnel as the
     # ProxyCommand) with the operator key and the VMs' host keys
     tunnels = re.findall(r'^\s*(ssh -i \S+ .*-L 18789:127\.0\.0\.1:18789 openclaw@(\S+))\s*$', proc.stdout, re.M)
     assert len(tunnels) == 2, proc.stdout[-4000:]
-    for (cmd, dummy), gateway in zip(sorted(tunnels, key=lambda t: 'e2e-gw-b' in t[0]), GATEWAYS):
+    for gateway in GATEWAYS:
+        cmd, = [cmd for cmd, dummy in tunnels if 'start-iap-tunnel %s 22 ' % gateway['name'] in cmd]
         assert cmd.startswith('ssh -i %s ' % e2e.key_file), cmd
-        assert 'start-iap-tunnel %s 22 ' % gateway['name'] in cmd, cmd
         assert 'StrictHostKeyChecking=yes' in cmd, cmd
     STATE['tunnel'] = tunnels[0]
     assert proc.stdout.count('The token is OPENCLAW_GATEWAY_TOKEN in %s on the VM' % ENV_FILE) == 2
@@ -164,7 +156,7 @@ def test_inventory_groups_by_zone_and_status(e2e):
 def test_printed_tunnel_reaches_healthz_and_control_ui(e2e):
     """Run the printed command (on a free local port, without a remote shell)."""
     command, dummy = STATE['tunnel']
-    STATE['iap_before_tunnel'] = iap_sessions(e2e.emu)
+    STATE['iap_before_tunnel'] = e2e.emu.iap_stats()['sessions']
     port = free_port()
     argv = shlex.split(command.replace('-L 18789:', '-L %d:' % port))
     argv[1:1] = ['-N', '-o', 'ExitOnForwardFailure=yes', '-o', 'BatchMode=yes']
@@ -180,7 +172,7 @@ def test_printed_tunnel_reaches_healthz_and_control_ui(e2e):
             except OSError:
                 time.sleep(1)
         assert body is not None, 'no answer through the tunnel: %s' % (tunnel.stderr.read() if tunnel.poll() is not None else '')
-        assert iap_sessions(e2e.emu) > STATE['iap_before_tunnel'], 'the tunnel did not go through IAP'
+        assert e2e.emu.iap_stats()['sessions'] > STATE['iap_before_tunnel'], 'the tunnel did not go through IAP'
         assert json.loads(body) == {'ok': True, 'status': 'live'}
         page = NO_PROXY.open('http://127.0.0.1:%d/' % port, timeout=10)
         assert page.status == 200

@@ -16,35 +16,26 @@ from __future__ import annotations
 
 import json
 import re
-import urllib.request
 
 import pytest
 
-from e2e_helpers import ROOT, recap
+from e2e_helpers import ROOT, api, recap
 
 pytestmark = pytest.mark.e2e
 
 GATEWAY = {'name': 'e2e-iap', 'zone': 'us-central1-a'}
 ARGS = ['-e', json.dumps({'openclaw_gcp_gateways': [GATEWAY]})]
-NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-
-
-def iap_stats(emu):
-    return json.loads(NO_PROXY.open(emu.endpoint + '/_emulator/iap', timeout=10).read())
 
 
 def test_provision_connects_through_iap_only(e2e):
     emu = e2e.emu
-    before = iap_stats(emu)['sessions']
+    before = emu.iap_stats()['sessions']
     proc = e2e.playbook(ROOT / 'playbooks' / 'provision.yml', *ARGS)
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
     summary = recap(proc.stdout)
     assert summary['e2e-iap']['failed'] == 0 and summary['e2e-iap']['unreachable'] == 0
-    assert iap_stats(emu)['sessions'] > before, 'no SSH session went through IAP'
-    request = urllib.request.Request('%s/compute/v1/projects/%s/global/firewalls/openclaw-allow-ssh'
-                                     % (emu.endpoint, emu.project),
-                                     headers={'Authorization': 'Bearer ' + emu.token})
-    firewall = json.loads(NO_PROXY.open(request, timeout=10).read())
+    assert emu.iap_stats()['sessions'] > before, 'no SSH session went through IAP'
+    firewall = api(emu, 'compute/v1/projects/%s/global/firewalls/openclaw-allow-ssh' % emu.project)
     assert firewall['sourceRanges'] == ['35.235.240.0/20']
     # Host keys came from Google and are what the connection checked.
     known = e2e.known_hosts_file.read_text()

@@ -16,11 +16,10 @@ from __future__ import annotations
 import json
 import os
 import re
-import urllib.request
 
 import pytest
 
-from e2e_helpers import ROOT, recap, ssh
+from e2e_helpers import ROOT, api, recap, ssh
 
 pytestmark = pytest.mark.e2e
 # Public mode: this drill is about something else; test_gateways and test_browser run the
@@ -29,12 +28,6 @@ PUBLIC_IP = True
 
 GATEWAY = {'name': 'e2e-oslogin', 'zone': 'us-central1-a'}
 ARGS = ['-e', json.dumps({'openclaw_gcp_gateways': [GATEWAY], 'openclaw_gcp_os_login': True})]
-NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-
-
-def api(emu, path):
-    request = urllib.request.Request('%s/%s' % (emu.endpoint, path), headers={'Authorization': 'Bearer ' + emu.token})
-    return json.loads(NO_PROXY.open(request, timeout=10).read())
 
 
 def posix_user(emu):

@@ -14,7 +14,6 @@ import struct
 import subprocess
 import time
 import urllib.parse
-import urllib.request
 
 import pytest
 from google.auth.transport.requests import Request
@@ -24,7 +23,6 @@ from emulator.iap import firewall_admits
 from emulator.testing import Emulator
 
 GCLOUD = shutil.which("gcloud")
-NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 VM = "iap-vm"
 
 
@@ -124,10 +122,6 @@ def refusal(env):
     return done.stderr
 
 
-def iap_stats(emu):
-    return json.loads(NO_PROXY.open(emu.endpoint + "/_emulator/iap", timeout=10).read())
-
-
 def set_policy(session, emu, change):
     url = "%s/cloudresourcemanager/v1/projects/%s" % (emu.endpoint, emu.project)
     policy = session.post(url + ":getIamPolicy", json={}).json()
@@ -147,7 +141,7 @@ def firewall(session, emu, method, name, body=None):
 @pytest.mark.docker
 def test_ssh_through_iap_then_refusals(iemu, vm, key, tmp_path):
     env = gcloud_env(iemu, tmp_path)
-    before = iap_stats(iemu)["sessions"]
+    before = iemu.iap_stats()["sessions"]
 
     done = ssh(key, env, "hostname && echo through-iap")
     assert done.returncode == 0, done.stderr
@@ -164,7 +158,7 @@ def test_ssh_through_iap_then_refusals(iemu, vm, key, tmp_path):
                           env=env, capture_output=True, text=True, timeout=180, check=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split()[-1] == "via-gcloud-ssh"    # after ssh-keygen's own lines
-    stats = iap_stats(iemu)
+    stats = iemu.iap_stats()
     assert stats["sessions"] >= before + 3
     before = stats["sessions"] - 2
     assert stats["bytes_to_client"] > 0 and stats["bytes_from_client"] > 0
@@ -185,7 +179,7 @@ def test_ssh_through_iap_then_refusals(iemu, vm, key, tmp_path):
         {"role": "roles/iap.tunnelResourceAccessor", "members": [member]}))
     done = ssh(key, sa_env, "echo allowed")
     assert done.returncode == 0, done.stderr
-    assert iap_stats(iemu)["sessions"] == before + 3
+    assert iemu.iap_stats()["sessions"] == before + 3
 
     # No firewall rule admits 35.235.240.0/20 to port 22: 4003.
     firewall(vm, iemu, "delete", "default-allow-ssh")
@@ -201,7 +195,7 @@ def test_ssh_through_iap_then_refusals(iemu, vm, key, tmp_path):
     missing = subprocess.run(tunnel_command().replace(VM, "no-such-vm").split(), env=env,
                              input="", capture_output=True, text=True, timeout=120, check=False)
     assert "4033: 'not authorized'" in missing.stderr
-    stats = iap_stats(iemu)
+    stats = iemu.iap_stats()
     assert stats["sessions"] == before + 4
     assert stats["refused"] == {"4033": 3, "4003": 1}   # the refused ssh counts too
 
@@ -312,7 +306,7 @@ def test_reconnect_resends_what_the_client_did_not_confirm(iemu, vm):
             break
     else:
         raise AssertionError("the relay did not answer the close")
-    stats = iap_stats(iemu)
+    stats = iemu.iap_stats()
     assert stats["reconnects"] >= 1 and not [s for s in stats["active"] if s["sid"] == sid]
 
     gone = Relay(iemu, "reconnect", {"sid": sid, "ack": 0, "zone": ZONE}, iemu.token)
