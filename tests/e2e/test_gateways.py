@@ -12,8 +12,8 @@ site.yml provisions two VMs in two zones and configures both in parallel (Docker
 a real OpenClaw gateway built in each VM's Docker), a second run changes nothing and sends no
 write call, a run in check and diff mode predicts no change either, the printed
 SSH tunnel reaches /healthz and the Control UI from this machine, resize.yml grows one VM from
-e2-small to e2-medium while it runs (stop, set, start), both stay healthy and the resized one
-keeps its token and workspace, the inventory groups them by zone and status, update.yml bakes a
+e2-small to e2-medium while it runs (stop, set, start), both stay healthy, the resized one
+keeps its token and workspace and its gateway's memory cap grows from 1536m to 3072m, the inventory groups them by zone and status, update.yml bakes a
 new binary into both images one VM at a time, and destroy.yml asks first, takes a verified backup
 and deletes them.
 
@@ -44,6 +44,7 @@ GATEWAYS_ARG = json.dumps({'openclaw_gcp_gateways': GATEWAYS})
 ENV_FILE = '/home/openclaw/openclaw/.env'
 WORKSPACE = '/home/openclaw/.openclaw/workspace'
 STATE = {}
+MIB = 1024 * 1024
 
 
 def compute(emu, path):
@@ -65,6 +66,13 @@ def container_memory(name, zone, project='openclaw-demo'):
     proc = subprocess.run(['docker', 'inspect', '-f', '{{.HostConfig.Memory}}', 'gce-%s-%s-%s' % (project, zone, name)],
                           capture_output=True, text=True, check=True)
     return int(proc.stdout.strip())
+
+
+def gateway_memory_cap(run, name):
+    """The gateway container's memory limit (bytes) as the VM's Docker applied it."""
+    out = run.ssh(name, 'cd /home/openclaw/openclaw && sudo docker inspect -f "{{.HostConfig.Memory}}" '
+                        '$(sudo docker compose ps -q openclaw-gateway)').stdout
+    return int(out.strip())
 
 
 def test_site_deploys_two_gateways(e2e):
@@ -111,6 +119,10 @@ def test_site_deploys_two_gateways(e2e):
     # the login user is not in the root-equivalent docker group (the playbooks use become)
     groups = e2e.ssh('e2e-gw-a', 'id -nG').stdout.split()
     assert 'docker' not in groups, groups
+
+    # the memory cap comes from the machine type: an e2-small's 2048 MiB less a quarter
+    for gateway in GATEWAYS:
+        assert gateway_memory_cap(e2e, gateway['name']) == 1536 * MIB
 
 
 def test_second_site_run_changes_nothing(e2e):
@@ -208,6 +220,9 @@ def test_resize_one_gateway_while_running(e2e):
     assert inventory['_meta']['hostvars']['e2e-gw-b']['gce_machine_type'] == 'e2-small'
     assert sorted(inventory['status_running']['hosts']) == ['e2e-gw-a', 'e2e-gw-b']
     assert container_memory(name, zone) == 4 * 1024 ** 3          # the VM really got bigger
+    # and the gateway's cap grew with it: e2-medium's 4096 MiB less 1 GiB; the other one kept its
+    assert gateway_memory_cap(e2e, name) == 3072 * MIB
+    assert gateway_memory_cap(e2e, 'e2e-gw-b') == 1536 * MIB
 
     # both healthy, the resized one kept its token and its workspace
     for gateway in GATEWAYS:

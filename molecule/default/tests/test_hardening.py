@@ -10,6 +10,8 @@ from openclaw_checks import compose, wait_healthy
 testinfra_hosts = ["gateways"]
 
 TMPFS = {"/tmp", "/home/node/.cache", "/home/node/.npm"}
+MIB = 1024 * 1024
+GIB = 1024 * MIB
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -34,6 +36,23 @@ def test_docker_applied_the_hardening_to_the_gateway(host, settings):
     assert config["PidsLimit"] == 512, config["PidsLimit"]
     assert set(config["Tmpfs"] or {}) == TMPFS, config["Tmpfs"]
     assert config["Privileged"] is False
+
+
+def test_memory_cap_is_sized_from_the_host(host, settings):
+    """gateway_memory_limit auto: the host's memory less a quarter, 256 MiB to 1 GiB. The Debian 12
+    VM is told an e2-small's 2048 MiB and the memory drill an e2-micro's 1024 MiB (as the
+    playbooks take them from the machine type); Debian 13 sizes from its gathered memory."""
+    variables = host.ansible.get_variables()
+    config = inspect_gateway(host, settings)["HostConfig"]
+    assert config["Memory"] > 0 and config["MemorySwap"] == config["Memory"], config
+    assert str(variables.get("gateway_memory_limit", "auto")) == "auto"
+    if "gateway_host_memory_mb" in variables:
+        expected = {2048: 1536, 1024: 768}[int(variables["gateway_host_memory_mb"])]
+        assert config["Memory"] == expected * MIB, config["Memory"]
+    else:
+        total = host.ansible("setup", "filter=ansible_memtotal_mb")["ansible_facts"]["ansible_memtotal_mb"]
+        kept = min(max(total // 4, 256), 1024)
+        assert config["Memory"] == (total - kept) * MIB, (total, config["Memory"])
 
 
 def proc_status(text):

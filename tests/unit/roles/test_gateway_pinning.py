@@ -4,23 +4,18 @@
 """The gateway role's image pinning, on the controller only (connection local, nothing built).
 
 tasks_from validate + image_tag (what update.yml runs before it changes anything) and the
-rendered Dockerfile: a digest pins the prebuilt image (FROM repo@sha256:...) and gives another
-image tag than the bare version tag; a malformed digest, or a digest with the npm source, is
-refused with a message that names the setting.
+rendered Dockerfile: a digest pins the prebuilt image (FROM repo@sha256:...) or the npm build's
+Node base, and gives another image tag than the bare tag; a malformed digest, or a digest meant
+for the other source, is refused with a message that names the setting.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import json
-import os
-import subprocess
-import sys
-
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+from local_play import ROOT, run_play
 DIGEST = 'sha256:' + 'ab12' * 16
 
 PLAY = """
@@ -49,12 +44,7 @@ PLAY = """
 
 
 def render(tmp_path, **settings):
-    (tmp_path / 'play.yml').write_text(PLAY)
-    settings.update(out=str(tmp_path), ansible_python_interpreter=sys.executable)
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, '.cache', 'collections'),
-               ANSIBLE_LOCALHOST_WARNING='false', ANSIBLE_INVENTORY_UNPARSED_WARNING='false')
-    proc = subprocess.run(['ansible-playbook', '-i', 'localhost,', str(tmp_path / 'play.yml'), '-e', json.dumps(settings)],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False)
+    proc = run_play(tmp_path, PLAY, dict(settings, out=str(tmp_path)))
     if proc.returncode != 0:
         return None, None, proc.stdout + proc.stderr
     return (tmp_path / 'Dockerfile').read_text(), (tmp_path / 'tag').read_text(), proc.stdout
@@ -81,13 +71,35 @@ def test_digest_pins_the_prebuilt_image_and_changes_the_tag(tmp_path, version):
     assert tag_of_digest != tag_of_tag
 
 
+def test_base_digest_pins_the_node_base_of_the_npm_build(tmp_path):
+    (tmp_path / 'tag').mkdir()
+    by_tag, tag_of_tag, out = render(tmp_path / 'tag', gateway_source='npm',
+                                     gateway_binaries=[{'name': 'tool', 'url': 'file:///srv/tool', 'sha256': '0' * 64}])
+    assert by_tag is not None, out
+    (tmp_path / 'digest').mkdir()
+    by_digest, tag_of_digest, out = render(tmp_path / 'digest', gateway_source='npm', gateway_base_image_digest=DIGEST,
+                                           gateway_binaries=[{'name': 'tool', 'url': 'file:///srv/tool', 'sha256': '0' * 64}])
+    assert by_digest is not None, out
+    # both stages (the binaries' and the final one) start from the pinned base
+    assert from_lines(by_tag) == ['FROM node:24-bookworm-slim AS binaries', 'FROM node:24-bookworm-slim']
+    assert from_lines(by_digest) == ['FROM node:24-bookworm-slim@%s AS binaries' % DIGEST,
+                                     'FROM node:24-bookworm-slim@%s' % DIGEST]
+    assert tag_of_digest != tag_of_tag
+
+
 @pytest.mark.parametrize('settings, message', [
     ({'gateway_source': 'image', 'gateway_image_digest': 'sha256:abc'},
      'gateway_image_digest must be empty or sha256: and 64 lower-case hex digits (got sha256:abc)'),
     ({'gateway_source': 'image', 'gateway_image_digest': 'latest'},
      'gateway_image_digest must be empty or sha256: and 64 lower-case hex digits (got latest)'),
     ({'gateway_source': 'npm', 'gateway_image_digest': DIGEST},
-     'gateway_image_digest pins the prebuilt image: it needs gateway_source image (got npm)'),
+     'gateway_image_digest pins the prebuilt image: it needs gateway_source image (got npm; '
+     'gateway_base_image_digest pins the base image of the npm and git sources)'),
+    ({'gateway_source': 'npm', 'gateway_base_image_digest': 'sha256:ABC'},
+     'gateway_base_image_digest must be empty or sha256: and 64 lower-case hex digits (got sha256:ABC)'),
+    ({'gateway_source': 'image', 'gateway_base_image_digest': DIGEST},
+     'gateway_base_image_digest pins the base image of the npm and git sources; with gateway_source image'
+     ' pin the prebuilt image with gateway_image_digest'),
 ])
 def test_bad_digest_is_refused(tmp_path, settings, message):
     dockerfile, dummy, out = render(tmp_path, **settings)

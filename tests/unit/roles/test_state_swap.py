@@ -19,11 +19,9 @@ __metaclass__ = type
 import json
 import os
 import subprocess
-import sys
-
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+from local_play import ROOT, run_play
 TASKS = os.path.join(ROOT, 'playbooks', 'tasks')
 
 PLAY = """
@@ -79,13 +77,8 @@ def layout(tmp_path, assets=None):
 
 
 def swap(tmp_path, paths, workspace=None):
-    (tmp_path / 'play.yml').write_text(PLAY)
-    settings = dict(stage=str(paths['stage']), state=str(paths['state']), out=str(paths['out']),
-                    workspace=str(workspace or paths['state'] / 'workspace'), owner=os.getuid(),
-                    ansible_python_interpreter=sys.executable)
-    env = dict(os.environ, ANSIBLE_LOCALHOST_WARNING='false', ANSIBLE_INVENTORY_UNPARSED_WARNING='false')
-    return subprocess.run(['ansible-playbook', '-i', 'localhost,', str(tmp_path / 'play.yml'), '-e', json.dumps(settings)],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False)
+    return run_play(tmp_path, PLAY, dict(stage=str(paths['stage']), state=str(paths['state']), out=str(paths['out']),
+                                         workspace=str(workspace or paths['state'] / 'workspace'), owner=os.getuid()))
 
 
 def is_mount(path):
