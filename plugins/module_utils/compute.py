@@ -11,9 +11,13 @@ __metaclass__ = type
 import hashlib
 import hmac
 import os
+import re
 
 from ansible_collections.openclaw.gcp.plugins.module_utils.gcp import (
     Change, GcpError, Resource, compute_link, metadata_to_dict, normalize_link, short_name, zone_to_region)
+
+# A machine type's name: predefined (e2-small) or custom (e2-custom-2-4096).
+MACHINE_TYPE_RE = re.compile(r'^[a-z0-9][-a-z0-9]{0,62}$')
 
 # Metadata keys whose values are settings, never secrets: shown in results and diffs as they are.
 # Every other value (a startup script, an API key a user put there) is masked unless listed in

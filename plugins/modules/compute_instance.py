@@ -392,6 +392,7 @@ from ansible_collections.openclaw.gcp.plugins.module_utils.gcp import (
     ZONE_RE,
 )
 from ansible_collections.openclaw.gcp.plugins.module_utils.compute import (
+    MACHINE_TYPE_RE,
     ComputeResource,
     apply_disk_step,
     attached_disk_body,
@@ -501,7 +502,7 @@ def validate_params(params):
     if not zone or not ZONE_RE.match(zone):
         errors.append('Zone %r is not a zone name such as us-central1-a' % (zone,))
     machine_type = params.get('machine_type')
-    if machine_type is not None and not re.match(r'^[a-z0-9][-a-z0-9]{0,62}$', machine_type):
+    if machine_type is not None and not MACHINE_TYPE_RE.match(machine_type):
         errors.append('Machine type %r is not a machine type name such as e2-small' % (machine_type,))
     errors.extend(validate_labels(stringify_labels(params.get('labels'))))
     for tag in params.get('tags') or []:

@@ -93,9 +93,9 @@ machine_type:
 
 import re
 
+from ansible_collections.openclaw.gcp.plugins.module_utils.compute import MACHINE_TYPE_RE
 from ansible_collections.openclaw.gcp.plugins.module_utils.gcp import ZONE_RE, GcpError, GcpModule, normalize_link
 
-NAME_RE = re.compile(r'^[a-z][-a-z0-9]{0,62}$')
 LINK_RE = re.compile(r'^(?:projects/[^/]+/)?zones/(?P<zone>[^/]+)/machineTypes/(?P<name>[^/]+)$')
 
 
@@ -107,7 +107,7 @@ def parse(name, zone):
         if match.group('zone') != zone:
             problems.append('machine type %s is in zone %s, not in zone %s' % (name, match.group('zone'), zone))
         name = match.group('name')
-    if not NAME_RE.match(name or ''):
+    if not MACHINE_TYPE_RE.match(name or ''):
         problems.append('name %r is not a machine type such as e2-small' % (name,))
     if not ZONE_RE.match(zone or ''):
         problems.append('zone %r is not a zone such as us-central1-a' % (zone,))
