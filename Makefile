@@ -35,7 +35,7 @@ test-molecule: setup ## Molecule scenarios (Debian 12 and 13, real gateway)
 test-memory: setup ## Molecule memory drill only: converge and checks in a 1 GiB VM
 	@scripts/test.sh memory
 
-test-e2e: setup ## End-to-end: site.yml + resize.yml on two emulated gateways
+test-e2e: setup ## End-to-end: the playbooks on emulated gateways (two test modules at a time)
 	@scripts/test.sh e2e
 
 test-ee: setup ## Execution environment: build it, run site.yml inside it with ansible-runner (one gateway)

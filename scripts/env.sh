@@ -29,6 +29,10 @@ if [ "${OPENCLAW_GCP_ONLINE:-0}" != "1" ]; then
   export HTTPS_PROXY=http://127.0.0.1:9 https_proxy=http://127.0.0.1:9
   export NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost
 fi
+# gcloud runs on the interpreter make setup gave NumPy (fast IAP uploads), unless you chose one.
+if [ -z "${CLOUDSDK_PYTHON:-}" ] && [ -x "$OPENCLAW_GCP_ROOT/.cache/gcloud-python/bin/python" ]; then
+  export CLOUDSDK_PYTHON="$OPENCLAW_GCP_ROOT/.cache/gcloud-python/bin/python" CLOUDSDK_PYTHON_SITEPACKAGES=1
+fi
 export CLOUDSDK_COMPONENT_MANAGER_DISABLE_UPDATE_CHECK=true
 export CLOUDSDK_CORE_DISABLE_USAGE_REPORTING=true
 export ANSIBLE_FORCE_COLOR="${ANSIBLE_FORCE_COLOR:-0}"

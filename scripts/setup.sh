@@ -4,6 +4,7 @@
 #   2. host tools (debootstrap, ssh, Chromium for the browser test, ...) and a Docker engine
 #      that answers (on Debian as root: docker.io + Compose v2, dockerd started)
 #   3. the local images (scripts/images.sh, rebuilt only when their recipe changed)
+#   4. NumPy for the gcloud CLI (.cache/gcloud-python), when gcloud is installed
 # A second run with nothing missing takes a few seconds.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -101,4 +102,27 @@ fi
 
 # ---------------------------------------------------------------- 3. local images
 "$here/images.sh"
+
+# ---------------------------------------------------------------- 4. gcloud with NumPy
+# Every SSH connection to a private VM, and each image streamed into one, goes through
+# `gcloud compute start-iap-tunnel`. Without NumPy its WebSocket client masks each uploaded byte
+# in pure Python (about 5 MB/s); Google's advice for IAP upload bandwidth is to give gcloud's
+# Python NumPy. Rather than changing the installed SDK, a venv of gcloud's own interpreter
+# holds it; scripts/env.sh points CLOUDSDK_PYTHON at it.
+if command -v gcloud >/dev/null; then
+  gcloud_venv=.cache/gcloud-python
+  if ! "$gcloud_venv/bin/python" -c 'import numpy' >/dev/null 2>&1; then
+    gcloud_py="$(CLOUDSDK_PYTHON='' gcloud info --format='value(basic.python_location)' 2>/dev/null || true)"
+    [ -x "$gcloud_py" ] || gcloud_py="$python_bin"
+    log "NumPy for gcloud's IAP tunnels ($gcloud_venv, from $("$gcloud_py" -V 2>&1))"
+    rm -rf "$gcloud_venv"
+    "$gcloud_py" -m venv "$gcloud_venv" || true
+    "$gcloud_venv/bin/python" -m pip install -q --disable-pip-version-check 'numpy>=1.26,<3' 2>&1 \
+      | grep -v '^WARNING: Location' || true
+    "$gcloud_venv/bin/python" -c 'import numpy' >/dev/null 2>&1 \
+      || { rm -rf "$gcloud_venv"; log "NumPy for gcloud could not be installed: IAP uploads stay slow (not required)"; }
+  else
+    log "gcloud's NumPy is in place ($gcloud_venv)"
+  fi
+fi
 log "setup complete"

@@ -10,7 +10,7 @@
 #   molecule     molecule test -s default: roles on Debian 12/13 containers with a real gateway
 #   memory       molecule test -s memory: the memory drill, the same in a 1 GiB VM (alone: a
 #                thrashing VM next to the others would stall the whole machine)
-#   e2e          pytest tests/e2e: site.yml, resize.yml on two emulated gateways
+#   e2e          pytest tests/e2e: the playbooks on emulated gateways (two modules at a time)
 #   ee           pytest tests/ee: the execution environment (make ee) runs site.yml with
 #                ansible-runner against the emulator, one gateway
 # The first six share no state (each starts its own emulators, with their own names and
@@ -53,7 +53,8 @@ run_suite() {
     molecule)    molecule test -s default ;;
     memory)      molecule test -s memory ;;
     drills)      run_pytest tests/drills -q ;;
-    e2e)         run_pytest tests/e2e -q --durations=12 ;;
+    # Two workers, one test module each at a time (each module has its own emulator and VMs).
+    e2e)         run_pytest tests/e2e -q --durations=12 -n "${OPENCLAW_GCP_E2E_WORKERS:-2}" --dist loadfile ;;
     ee)          run_pytest tests/ee -q ;;
     *) echo "unknown suite: $1"; false ;;
   esac
