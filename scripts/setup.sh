@@ -18,6 +18,12 @@ die() { printf 'setup: %s\n' "$*" >&2; exit 1; }
 is_root() { [ "$(id -u)" = 0 ]; }
 is_debian() { [ -r /etc/debian_version ] && command -v apt-get >/dev/null; }
 
+# pip_install PYTHON ARGS...: pip install, quietly (a failure shows in the import check after it).
+pip_install() {
+  local py="$1"; shift
+  "$py" -m pip install -q --disable-pip-version-check "$@" 2>&1 | grep -v '^WARNING: Location' || true
+}
+
 apt_updated=0
 apt_install() {
   # apt_install PKG...: install the packages that are not installed yet.
@@ -43,8 +49,8 @@ req_hash="$(sha256sum requirements.txt | cut -d' ' -f1)"
 if [ ! -x .venv/bin/python ] || [ "$(cat .venv/.requirements.sha256 2>/dev/null)" != "$req_hash" ]; then
   log "creating .venv and installing requirements.txt"
   [ -x .venv/bin/python ] || "$python_bin" -m venv .venv
-  .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip 2>&1 | grep -v '^WARNING: Location' || true
-  .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements.txt 2>&1 | grep -v '^WARNING: Location' || true
+  pip_install .venv/bin/python --upgrade pip
+  pip_install .venv/bin/python -r requirements.txt
   .venv/bin/python -c 'import ansible, google.auth, requests, docker, molecule, testinfra, selenium' \
     || die "the venv is incomplete: pip install -r requirements.txt failed"
   echo "$req_hash" > .venv/.requirements.sha256
@@ -117,8 +123,7 @@ if command -v gcloud >/dev/null; then
     log "NumPy for gcloud's IAP tunnels ($gcloud_venv, from $("$gcloud_py" -V 2>&1))"
     rm -rf "$gcloud_venv"
     "$gcloud_py" -m venv "$gcloud_venv" || true
-    "$gcloud_venv/bin/python" -m pip install -q --disable-pip-version-check 'numpy>=1.26,<3' 2>&1 \
-      | grep -v '^WARNING: Location' || true
+    pip_install "$gcloud_venv/bin/python" 'numpy>=1.26,<3'
     "$gcloud_venv/bin/python" -c 'import numpy' >/dev/null 2>&1 \
       || { rm -rf "$gcloud_venv"; log "NumPy for gcloud could not be installed: IAP uploads stay slow (not required)"; }
   else
