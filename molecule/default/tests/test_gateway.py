@@ -1,7 +1,11 @@
 """openclaw.gcp.gateway: the compose stack, its secrets, the baked binaries and the token."""
 
 import json
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from openclaw_checks import (
@@ -129,6 +133,29 @@ def test_wrong_token_is_rejected(host, settings):
     result = gateway_health(host, settings, WRONG_TOKEN)
     assert result.rc != 0
     assert "unauthorized: gateway token mismatch" in result.stdout + result.stderr
+
+
+def run_role_verify(host, *extra):
+    """The role's own checks (tasks_from: verify) run by ansible-playbook against this VM."""
+    playbook = Path(__file__).resolve().parent.parent / "verify_token.yml"
+    argv = [str(Path(sys.executable).with_name("ansible-playbook")), "-i", os.environ["MOLECULE_INVENTORY_FILE"],
+            "--limit", host.backend.host, str(playbook), *extra]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=300, check=False)
+
+
+def test_role_token_check_passes_with_the_token_from_env(host, settings):
+    result = run_role_verify(host)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    assert re.search(r"Check that the gateway accepts its token\] \*+\nok:", result.stdout), result.stdout[-3000:]
+    assert read_env(host, settings)["OPENCLAW_GATEWAY_TOKEN"] not in result.stdout + result.stderr
+
+
+def test_role_token_check_stops_on_a_token_the_gateway_refuses(host, settings):
+    result = run_role_verify(host, "-e", "gateway_effective_token=" + "0" * 64)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output[-3000:]
+    assert "the gateway answered HTTP 401 to its own token" in output, output[-3000:]
+    assert read_env(host, settings)["OPENCLAW_GATEWAY_TOKEN"] not in output
 
 
 def test_image_is_tagged_with_its_context_hash_and_old_tags_are_gone(host, settings):
