@@ -38,18 +38,20 @@ PLAY = """
 """
 
 CASES = [
-    (1024, 'auto', '768m'),     # e2-micro
+    (1024, 'auto', '832m'),     # e2-micro: the gateway's floor, 192 MiB kept
     (2048, 'auto', '1536m'),    # e2-small, the guide's
     (4096, 'auto', '3072m'),    # e2-medium
     (16384, 'auto', '15360m'),  # e2-standard-4: at most 1 GiB kept
-    (768, 'auto', '512m'),      # at least 256 MiB kept
+    (1280, 'auto', '960m'),     # a quarter (320 MiB) leaves more than the floor
+    (1088, 'auto', '832m'),     # a quarter (272 MiB) would leave 816m: 256 MiB kept
+    (768, 'auto', '576m'),      # below the floor: at least 192 MiB kept
     (0, 'auto', ''),            # unknown: no cap
     (2048, '1G', '1g'),
     (2048, '', ''),
 ]
 
 
-def test_auto_leaves_a_quarter_of_the_host_between_256_mib_and_1_gib(tmp_path):
+def test_auto_keeps_a_quarter_for_the_os_unless_the_gateway_gets_under_its_floor(tmp_path):
     cases = [{'mb': case[0], 'limit': case[1]} for case in CASES]
     proc = run_play(tmp_path, PLAY, {'cases': cases, 'out': str(tmp_path)})
     assert proc.returncode == 0, proc.stdout + proc.stderr
